@@ -63,3 +63,15 @@ func (fr *FrameReader) ReadMessage() (Message, error) {
 	}
 	return Decode(p)
 }
+
+// Buffered reports how many bytes are already read from the underlying
+// reader but not yet returned: a node uses it to flush its answers only when
+// no further input is waiting, which batches its writes.
+func (fr *FrameReader) Buffered() int { return fr.r.Buffered() }
+
+// SetMax changes the frame size limit (after the handshake announced it).
+func (fr *FrameReader) SetMax(max int) {
+	if max > 0 {
+		fr.max = max
+	}
+}
