@@ -1,0 +1,241 @@
+// Package config reads Sluice pipeline files.
+//
+// A pipeline is a chain of stages joined by Kafka topics. Each stage is a
+// Kafka consumer group that reads one input topic, hands the records in
+// batches to a "node" (a program Sluice runs as a co-process) and produces
+// what the node returns to named output topics. The pipeline file describes
+// the topics and the stages; this comment is its reference.
+//
+// Load and Parse decode the file, fill in defaults and validate it in one
+// pass. When anything is wrong they return Problems, which lists every
+// mistake at once, each as "<file>:<line>: <field>: <message>", sorted by
+// line:
+//
+//	sensors.yaml:14: stages.filter.node.comand: unknown field "comand" (did you mean "command"?)
+//	sensors.yaml:17: stages.filter.workers: expected an integer, got "two"
+//
+// Fields are named by their dotted YAML path. Names that contain dots
+// (topic names usually do) are quoted: topics["events.parsed"].partitions.
+//
+// # The file
+//
+// A complete file, with every field at its default unless marked required:
+//
+//	pipeline: sensors                 # required
+//	kafka:
+//	  brokers: [127.0.0.1:9092]
+//	  client_id: sluice
+//	topics:
+//	  events.parsed:
+//	    partitions: 3
+//	    replication: -1
+//	    configs: {retention.ms: "604800000"}
+//	  events.clean: {partitions: 3}
+//	stages:
+//	  filter:
+//	    input: events.parsed            # required
+//	    group: ""                       # "" = sluice.sensors.filter
+//	    outputs:
+//	      default: events.clean
+//	    dlq: ""                         # "" = filter.dlq
+//	    node:
+//	      command: bin/nodes/filter     # required
+//	      args: []
+//	      env: {}
+//	      dir: ""
+//	      settings: {}
+//	    workers: 1
+//	    batch:
+//	      max_records: 500
+//	      max_bytes: 1MiB
+//	    window:
+//	      records: 10000
+//	      bytes: 64MiB
+//	      batches: 4
+//	    timeouts:
+//	      handshake: 10s
+//	      batch: 30s
+//	      drain: 20s
+//	      shutdown: 30s
+//	    commit_interval: 1s
+//	    retries: 3
+//	    backoff:
+//	      initial: 100ms
+//	      max: 10s
+//	    max_start_failures: 5
+//	    max_frame: 16MiB
+//	    delivery: at-least-once
+//
+// A field that is absent, or present with an empty value ("workers:"),
+// takes its default. A value written explicitly is checked as written:
+// "workers: 0" is an error, not a request for the default.
+//
+// # Top level
+//
+// pipeline (required): the pipeline's name, made of letters, digits, '.',
+// '_' and '-'. It is part of every default consumer group, so renaming a
+// pipeline makes its stages start from their topics' reset position again.
+//
+// kafka.brokers: the bootstrap brokers, a list of host:port (IPv6 hosts in
+// brackets: [::1]:9092). A single comma-separated string is accepted too,
+// so "brokers: ${KAFKA_BROKERS}" works. Optional: the --brokers flag wins
+// over the SLUICE_BROKERS environment variable, which wins over this field,
+// which wins over DefaultBrokers (127.0.0.1:9092); see ResolveBrokers.
+//
+// kafka.client_id: the Kafka client id, visible in broker logs and quotas.
+// Default "sluice".
+//
+// Top-level keys starting with "x-" are ignored. They are a place for YAML
+// anchors that several stages share:
+//
+//	x-node-defaults: &slow
+//	  timeouts: {batch: 2m}
+//	  retries: 5
+//	stages:
+//	  enrich:
+//	    <<: *slow
+//	    input: events.clean
+//	    node: {command: bin/nodes/enrich}
+//
+// Keys written in the stage win over keys merged with "<<".
+//
+// # Topics
+//
+// topics is a mapping from topic name to its settings; an empty value
+// ("events.parsed:" or "events.parsed: {}") takes all defaults. Every topic a
+// stage reads or writes must be declared here, so that a typo in a stage
+// cannot silently create a new topic. The one exception is a stage's
+// default dead-letter topic "<stage>.dlq": when it is not declared it is
+// declared implicitly with 1 partition and the broker's replication.
+// Topic names follow Kafka's rules: 1 to 249 letters, digits, '.', '_' and
+// '-', and neither "." nor "..".
+//
+// partitions: number of partitions, at least 1. Default 1. Partitions bound
+// a stage's parallelism: a consumer group has at most one busy member per
+// partition.
+//
+// replication: replication factor, at least 1, or -1 for the broker's
+// default.replication.factor. Default -1.
+//
+// configs: topic configs passed to Kafka when the topic is created, such
+// as retention.ms or cleanup.policy. Values may be written as numbers; they
+// are kept as strings. Default none.
+//
+// # Stages
+//
+// stages is a mapping from stage name to its settings, in the order the
+// stages are listed; at least one stage is required. Stage names use the
+// same characters as the pipeline name.
+//
+// input (required): the topic the stage consumes.
+//
+// group: the Kafka consumer group id. Default "sluice.<pipeline>.<stage>".
+// Two stages may not share a group: they would split each other's
+// partitions. Changing the group makes the stage start over from its
+// input's reset position.
+//
+// outputs: a mapping from output name to topic. The node tags each result
+// record with an output name; results without one go to the output named
+// "default". Optional: a sink stage (one that writes to a database, say)
+// has no outputs. No output may be the stage's own input topic, which
+// would loop forever.
+//
+// dlq: the dead-letter topic, where records go that the node rejected or
+// that were implicated in too many node crashes (see retries). Default
+// "<stage>.dlq". It must not be the input topic nor one of the outputs.
+//
+// node.command (required): the program to run as the node.
+//
+// node.args: arguments passed to the program. Default none.
+//
+// node.env: environment variables added to those Sluice itself runs with.
+// Default none.
+//
+// node.dir: the node's working directory. Default "": Sluice's own working
+// directory.
+//
+// node.settings: a string mapping handed to the node in the protocol
+// handshake, for configuration the node interprets itself. Default none.
+//
+// workers: how many copies of the node run side by side, each processing
+// its own batches. 1 to 256. Default 1.
+//
+// batch.max_records: the most records sent to a node in one batch, at
+// least 1. Default 500.
+//
+// batch.max_bytes: the most bytes of records in one batch, at least 1KiB
+// and at most max_frame. Default 1MiB.
+//
+// window.records: the most records the stage holds in flight (consumed but
+// not yet finished), across all workers; at least batch.max_records. This
+// bounds the stage's memory. Default 10000.
+//
+// window.bytes: the same bound in bytes, at least batch.max_bytes. Default
+// 64MiB.
+//
+// window.batches: how many batches may be sent to one node before it has
+// answered the first (pipelining depth). 1 to 1024. Default 4.
+//
+// timeouts.handshake: how long a node may take to start and complete the
+// protocol handshake. Default 10s.
+//
+// timeouts.batch: how long a node may take to answer a batch; a node that
+// takes longer is killed and restarted, and the batch counts against
+// retries. Default 30s.
+//
+// timeouts.drain: on a consumer-group rebalance, how long the stage keeps
+// working on the records of partitions taken away from it before it gives
+// them up (they are then redelivered to the new owner). Default 20s.
+//
+// timeouts.shutdown: on stop, how long the stage may finish its in-flight
+// work before it stops hard. Default 30s.
+//
+// commit_interval: how often processed offsets are committed to Kafka. A
+// longer interval means fewer commits and more redelivery after a crash.
+// Default 1s.
+//
+// retries: the crash budget of a record: how many node crashes or batch
+// timeouts it may be part of before it is sent to the DLQ instead of being
+// retried, so that one poison record cannot stop a stage. 1 to 100.
+// Default 3.
+//
+// backoff.initial, backoff.max: the delay before restarting a node that
+// exited or failed to start, growing from initial up to max; initial may
+// not exceed max. Defaults 100ms and 10s.
+//
+// max_start_failures: how many node starts in a row may fail (the program
+// is missing, exits at once, fails the handshake) before the stage gives up
+// with an error, at least 1. Default 5.
+//
+// max_frame: the largest protocol frame sent to or accepted from the node,
+// 1KiB to 1GiB. A batch of batch.max_bytes must fit in a frame. Default
+// 16MiB.
+//
+// delivery: the delivery guarantee, at-least-once or exactly-once. Only
+// at-least-once is available in this version: a record is committed once
+// its results are written, so after a crash some records may be processed
+// and written again. Default at-least-once.
+//
+// # Values
+//
+// Sizes are a number of bytes (1048576) or a number with a unit: B; KB, MB,
+// GB (powers of 1000); KiB, MiB, GiB (powers of 1024). Units are not case
+// sensitive and may follow a space: 64MiB, 512 KiB, 1MB.
+//
+// Durations are Go durations: 250ms, 10s, 1m30s, 2h.
+//
+// # Environment variables
+//
+// ${VAR} in any value is replaced with the environment variable VAR, and
+// ${VAR:-fallback} with fallback when VAR is unset or empty. An unset VAR
+// without a fallback is an error. Write $$ for a literal $; any other $ is
+// kept as is. Expansion happens after the YAML is parsed, one value at a
+// time, so a variable's content can never change the file's structure.
+// Keys (topic and stage names) are not expanded.
+//
+//	kafka:
+//	  brokers: ${KAFKA_BROKERS:-127.0.0.1:9092}
+//	stages:
+//	  enrich:
+//	    workers: ${ENRICH_WORKERS:-2}
+package config

@@ -1,0 +1,60 @@
+package config
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+func TestExampleFilterLoads(t *testing.T) {
+	p, err := Load("examples/filter.yaml")
+	if err != nil {
+		t.Fatalf("example does not load:\n%v", err)
+	}
+	if p.Name != "filter-demo" || len(p.Stages) != 1 {
+		t.Fatalf("got pipeline %q with %d stages", p.Name, len(p.Stages))
+	}
+	s := p.Stages[0]
+	if s.Name != "filter" || s.Input != "events.parsed" || s.Outputs["default"] != "events.clean" ||
+		s.DLQ != "filter.dlq" || s.Node.Command != "bin/nodes/filter" || s.Workers != 2 {
+		t.Errorf("unexpected stage: %+v", s)
+	}
+	want := map[string]int32{"events.parsed": 3, "events.clean": 3, "filter.dlq": 1}
+	if len(p.Topics) != len(want) {
+		t.Errorf("got %d topics, want %d", len(p.Topics), len(want))
+	}
+	for name, parts := range want {
+		if tp, ok := p.Topic(name); !ok || tp.Partitions != parts {
+			t.Errorf("topic %s: got %+v, %v; want %d partitions", name, tp, ok, parts)
+		}
+	}
+}
+
+// TestBadFixtures pins what a user sees for each class of mistake, exactly.
+func TestBadFixtures(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "config")
+	for _, tc := range []struct{ file, want string }{
+		{"unknown_field.yaml", `
+{f}:11: stages.filter.node.comand: unknown field "comand" (did you mean "command"?)
+{f}:12: stages.filter.parallelism: unknown field "parallelism" (known fields: backoff, batch, commit_interval, delivery, dlq, group, input, max_frame, max_start_failures, node, outputs, retries, timeouts, window, workers)`},
+		{"wrong_type.yaml", `
+{f}:5: topics["events.parsed"].partitions: expected an integer, got "three"
+{f}:10: stages.filter.outputs: expected a mapping, got a list
+{f}:12: stages.filter.workers: expected an integer, got "two"
+{f}:14: stages.filter.batch.max_bytes: expected a size such as 64MiB or 1048576, got "lots"
+{f}:15: stages.filter.commit_interval: expected a duration such as 250ms or 10s, got "soon"`},
+		{"undeclared_topic.yaml", `
+{f}:10: stages.filter.outputs.default: topic "events.cleen" is not declared under topics (declared: events.clean, events.parsed); did you mean "events.clean"?`},
+		{"frame_too_small.yaml", `
+{f}:10: stages.sink.batch.max_bytes (32MiB) exceeds stages.sink.max_frame (16MiB): raise max_frame or lower batch.max_bytes`},
+		{"missing_required.yaml", `
+{f}: pipeline: is required: name the pipeline, e.g. "pipeline: sensors"
+{f}:5: stages.filter.input: is required: name the topic this stage consumes
+{f}:6: stages.filter.node.command: is required: name the program to run as this stage's node`},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			path := filepath.Join(dir, tc.file)
+			_, err := Load(path)
+			assertErr(t, err, expand(tc.want, path))
+		})
+	}
+}
