@@ -1,0 +1,17 @@
+package stream
+
+import "errors"
+
+// Sentinel errors callers can branch on with errors.Is.
+var (
+	// ErrNodeStart: the node could not be started, or kept exiting before
+	// its handshake (see Stage.MaxStartFailures).
+	ErrNodeStart = errors.New("node failed to start")
+	// ErrProtocolVersion: the node speaks another protocol version.
+	ErrProtocolVersion = errors.New("node protocol version mismatch")
+	// ErrTopicMissing: a topic the stage needs does not exist.
+	ErrTopicMissing = errors.New("topic does not exist")
+	// ErrProduce: an output or DLQ record could not be written; the stage
+	// stops without committing the records concerned.
+	ErrProduce = errors.New("producing failed")
+)

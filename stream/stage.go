@@ -1,0 +1,299 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/sluicehq/sluice/config"
+)
+
+// Options configure a Stage.
+type Options struct {
+	// Stage is the stage's section of the pipeline file, with defaults
+	// applied (config.Load does that; for a Stage built in Go call
+	// ApplyDefaults).
+	Stage config.Stage
+	// Pipeline names the pipeline (used for the default group id).
+	Pipeline string
+	// Brokers are the Kafka bootstrap brokers.
+	Brokers []string
+	// ClientID is the Kafka client id; default "sluice".
+	ClientID string
+	// Logger receives the stage's structured log; default: no logging.
+	Logger *zap.Logger
+	// KafkaOpts are extra franz-go options (TLS, SASL, ...), applied last.
+	KafkaOpts []kgo.Opt
+}
+
+// Stage runs one stage: the unit of deployment. Create it with New and call
+// Run; run several instances (processes) of the same stage to scale: the
+// consumer group splits the partitions between them.
+type Stage struct {
+	cfg     *config.Stage
+	opts    Options
+	log     *zap.Logger
+	cl      *kgo.Client
+	tracker *tracker
+	workers []*worker
+	started []bool // per worker: the node has been started once
+
+	softCtx, hardCtx       context.Context
+	cancelSoft, cancelHard context.CancelFunc
+	pollDone               chan struct{}
+
+	failMu  sync.Mutex
+	failErr error
+
+	ready   atomic.Bool
+	readyN  atomic.Int32
+	stats   counters
+	outputs map[string]string
+	lineage lineage
+}
+
+// New checks the options and prepares a stage; it does not connect.
+func New(opts Options) (*Stage, error) {
+	st := opts.Stage
+	if st.Name == "" || st.Input == "" || st.Node.Command == "" {
+		return nil, errors.New("stream: a stage needs a name, an input topic and a node command")
+	}
+	st.ApplyDefaults(opts.Pipeline)
+	if st.Delivery == config.DeliveryExactlyOnce {
+		return nil, fmt.Errorf("stage %q: exactly-once delivery is not available in this version yet; use at-least-once", st.Name)
+	}
+	if len(opts.Brokers) == 0 {
+		opts.Brokers = []string{config.DefaultBrokers}
+	}
+	if opts.ClientID == "" {
+		opts.ClientID = "sluice"
+	}
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	s := &Stage{
+		cfg:      &st,
+		opts:     opts,
+		log:      log.With(zap.String("stage", st.Name)),
+		tracker:  newTracker(st.Window.Records, st.Window.Bytes),
+		started:  make([]bool, st.Workers),
+		pollDone: make(chan struct{}),
+		outputs:  st.Outputs,
+		lineage:  newLineage(st.Name),
+	}
+	for i := range st.Workers {
+		s.workers = append(s.workers, newWorker(s, i))
+	}
+	return s, nil
+}
+
+// Name is the stage's name.
+func (s *Stage) Name() string { return s.cfg.Name }
+
+// Ready reports whether every worker's node has completed a handshake.
+func (s *Stage) Ready() bool { return s.ready.Load() }
+
+func (s *Stage) markReady() {
+	if int(s.readyN.Add(1)) >= len(s.workers) {
+		s.ready.Store(true)
+	}
+}
+
+// Run consumes, processes and produces until ctx is cancelled or the stage
+// fails. Cancelling ctx starts a soft stop: polling stops, in-flight records
+// are finished and their offsets committed, nodes are asked to shut down;
+// after Timeouts.Shutdown the remaining work is abandoned (hard stop), and
+// nothing unfinished is committed. Run returns nil after a clean stop, or
+// the error that failed the stage.
+func (s *Stage) Run(ctx context.Context) error {
+	s.softCtx, s.cancelSoft = context.WithCancel(ctx)
+	s.hardCtx, s.cancelHard = context.WithCancel(context.WithoutCancel(ctx))
+	defer s.cancelHard()
+	defer s.cancelSoft()
+
+	cl, err := kgo.NewClient(s.kafkaOpts()...)
+	if err != nil {
+		return fmt.Errorf("stage %q: kafka client: %w", s.cfg.Name, err)
+	}
+	s.cl = cl
+	if err := s.preflight(ctx); err != nil {
+		cl.Close()
+		if ctx.Err() != nil {
+			return nil // stopped before it started: not an error
+		}
+		return err
+	}
+	s.log.Info("stage starting", zap.String("input", s.cfg.Input), zap.String("group", s.cfg.Group),
+		zap.Int("workers", len(s.workers)), zap.Strings("brokers", s.opts.Brokers))
+
+	var workers sync.WaitGroup
+	for _, w := range s.workers {
+		workers.Add(1)
+		go func() { defer workers.Done(); w.run() }()
+	}
+	commitDone := make(chan struct{})
+	go func() { defer close(commitDone); s.commitLoop() }()
+	go func() { <-s.softCtx.Done(); s.tracker.wake() }()
+
+	s.pollLoop()
+	close(s.pollDone)
+
+	// Soft stop: workers finish what they hold, bounded by the shutdown
+	// timeout; then the producer is flushed and done offsets committed.
+	hardTimer := time.AfterFunc(s.cfg.Timeouts.Shutdown, func() {
+		s.log.Warn("shutdown timeout reached; abandoning unfinished records (they were not committed)", zap.Duration("timeout", s.cfg.Timeouts.Shutdown))
+		s.cancelHard()
+		s.tracker.wake()
+	})
+	workers.Wait()
+	flushCtx, cancel := context.WithTimeout(s.hardCtx, s.cfg.Timeouts.Shutdown)
+	if err := cl.Flush(flushCtx); err != nil {
+		s.log.Warn("flushing outputs at shutdown", zap.Error(err))
+	}
+	cancel()
+	hardTimer.Stop()
+	s.cancelHard()
+	<-commitDone
+	s.commit(s.tracker.all(), "shutdown")
+	cl.Close() // leaves the group; the revoke callback finds nothing in flight
+	if err := s.err(); err != nil {
+		return err
+	}
+	s.log.Info("stage stopped", zap.Int64("consumed", s.stats.consumed.Load()), zap.Int64("produced", s.stats.produced.Load()), zap.Int64("dlq", s.stats.dlq.Load()))
+	return nil
+}
+
+func (s *Stage) kafkaOpts() []kgo.Opt {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(s.opts.Brokers...),
+		kgo.ClientID(s.opts.ClientID),
+		kgo.WithLogger(zapLogger{s.log.With(zap.String("component", "kafka"))}),
+		// consumer
+		kgo.ConsumerGroup(s.cfg.Group),
+		kgo.ConsumeTopics(s.cfg.Input),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsRevoked(s.onRevoked),
+		kgo.OnPartitionsLost(s.onLost),
+		// A new group starts at the beginning: a pipeline must not skip
+		// what was produced before its first start.
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Bound what franz-go buffers ahead of the window: at most this
+		// many fetches of at most FetchMaxBytes each.
+		kgo.FetchMaxBytes(int32(min(max(s.cfg.Window.Bytes/2, 1<<20), 32<<20))),
+		kgo.MaxConcurrentFetches(2),
+		// producer: idempotent (the default) with acks from all in-sync
+		// replicas, so retries never duplicate or reorder a partition.
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(5 * time.Millisecond),
+		kgo.MaxBufferedRecords(max(2*s.cfg.Window.Records, 10000)),
+	}
+	return append(opts, s.opts.KafkaOpts...)
+}
+
+// preflight checks that every topic the stage uses exists, so a typo is one
+// clear error instead of a stage that waits forever.
+func (s *Stage) preflight(ctx context.Context) error {
+	adm := kadm.NewClient(s.cl)
+	need := []string{s.cfg.Input, s.cfg.DLQ}
+	for _, t := range s.cfg.Outputs {
+		need = append(need, t)
+	}
+	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	md, err := adm.Metadata(mctx, need...)
+	if err != nil {
+		return fmt.Errorf("stage %q: cannot reach Kafka at %v: %w", s.cfg.Name, s.opts.Brokers, err)
+	}
+	for _, t := range need {
+		td, ok := md.Topics[t]
+		if !ok || td.Err != nil {
+			return fmt.Errorf("%w: stage %q needs topic %q (create the pipeline's topics with \"sluice topics create --config FILE\")", ErrTopicMissing, s.cfg.Name, t)
+		}
+	}
+	return nil
+}
+
+// pollLoop fetches while the window has room and hands records to workers.
+func (s *Stage) pollLoop() {
+	for {
+		n := s.tracker.waitFree(s.softCtx.Done())
+		if n == 0 || s.softCtx.Err() != nil {
+			return
+		}
+		fetches := s.cl.PollRecords(s.softCtx, n)
+		if fetches.IsClientClosed() {
+			s.cl.AllowRebalance()
+			return
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				s.log.Warn("fetch error", zap.String("topic", t), zap.Int32("partition", p), zap.Error(err))
+			}
+		})
+		total := 0
+		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+			if len(fp.Records) == 0 {
+				return
+			}
+			c := s.tracker.add(fp.Records)
+			recs := make([]*inflight, len(c.recs))
+			for i := range c.recs {
+				recs[i] = &c.recs[i]
+			}
+			s.workerFor(fp.Partition).enqueue(recs)
+			total += len(recs)
+		})
+		s.stats.consumed.Add(int64(total))
+		s.cl.AllowRebalance()
+	}
+}
+
+// workerFor routes a partition to a worker: always the same one, so the
+// records of a partition are processed in order by one node.
+func (s *Stage) workerFor(partition int32) *worker {
+	return s.workers[int(partition)%len(s.workers)]
+}
+
+// fail records the first fatal error and starts a soft stop.
+func (s *Stage) fail(err error) {
+	s.failMu.Lock()
+	first := s.failErr == nil
+	if first {
+		s.failErr = err
+	}
+	s.failMu.Unlock()
+	if first {
+		s.log.Error("stage failed; stopping", zap.Error(err))
+		s.cancelSoft()
+	}
+}
+
+func (s *Stage) err() error {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	return s.failErr
+}
+
+// backoff is the delay before restart number n (n >= 1): exponential from
+// Backoff.Initial, capped at Backoff.Max, with ±20% jitter so that many
+// workers do not restart in lockstep.
+func (s *Stage) backoff(n int) time.Duration {
+	d := s.cfg.Backoff.Initial
+	for i := 1; i < n && d < s.cfg.Backoff.Max; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.Backoff.Max)
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}

@@ -1,0 +1,348 @@
+package stream
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/sluicehq/sluice/stream/protocol"
+)
+
+// worker owns one node co-process and the records of the partitions routed
+// to it. Its run loop is the only goroutine that touches the node: it forms
+// batches, keeps up to Window.Batches of them in flight (pipelining), applies
+// answers in order, and supervises the process (restart with backoff,
+// timeouts, crash isolation).
+type worker struct {
+	s   *Stage
+	id  int
+	log *zap.Logger
+
+	mu     sync.Mutex
+	queue  []*inflight // not yet sent, in arrival order (per partition: offset order)
+	notify chan struct{}
+
+	// Owned by the run goroutine.
+	proc     *nodeProc
+	sent     []*sentBatch
+	nextID   uint64
+	isolate  int // records to send one at a time after a crash
+	frameBuf []byte
+	progress time.Time // last time the node answered (or was sent work while idle)
+
+	consecutiveCrashes int
+	startFailures      int
+}
+
+type sentBatch struct {
+	id   uint64
+	recs []*inflight
+}
+
+func newWorker(s *Stage, id int) *worker {
+	return &worker{s: s, id: id, log: s.log.With(zap.Int("worker", id)), notify: make(chan struct{}, 1)}
+}
+
+// enqueue hands records to the worker (called by the poll loop).
+func (w *worker) enqueue(recs []*inflight) {
+	w.mu.Lock()
+	w.queue = append(w.queue, recs...)
+	w.mu.Unlock()
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+}
+
+// requeue puts records back at the front of the queue (after a crash).
+func (w *worker) requeue(recs []*inflight) {
+	w.mu.Lock()
+	w.queue = append(recs, w.queue...)
+	w.mu.Unlock()
+}
+
+func (w *worker) queued() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue)
+}
+
+// nextBatch takes the next batch from the queue, skipping records of
+// abandoned partitions (they are released, never sent).
+func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []*inflight
+	var bytes int64
+	i := 0
+	for ; i < len(w.queue) && len(out) < maxRecords; i++ {
+		in := w.queue[i]
+		if in.chunk.part.abandoned.Load() {
+			w.s.tracker.recordDone(in)
+			continue
+		}
+		sz := in.size() + 64
+		if len(out) > 0 && bytes+sz > maxBytes {
+			break
+		}
+		out = append(out, in)
+		bytes += sz
+	}
+	clear(w.queue[:i])
+	w.queue = w.queue[i:]
+	return out
+}
+
+// run is the worker loop; it returns when the stage stops (soft: after
+// everything queued and sent is done; hard: at once) or fails.
+func (w *worker) run() {
+	defer func() {
+		if w.proc != nil {
+			w.proc.shutdown(w.s.cfg.Timeouts.Shutdown)
+			w.proc = nil
+		}
+	}()
+	for {
+		if w.s.hardCtx.Err() != nil {
+			return
+		}
+		if w.stopping() && len(w.sent) == 0 && w.queued() == 0 {
+			return
+		}
+		if w.proc == nil {
+			if w.queued() == 0 && len(w.sent) == 0 && w.s.started[w.id] {
+				// Lazily restart only when there is work; the first start
+				// happens at once so a broken node is reported early.
+				if !w.waitForWork() {
+					return
+				}
+				continue
+			}
+			if !w.start() {
+				return
+			}
+			continue
+		}
+		w.fill()
+		if !w.wait() {
+			return
+		}
+	}
+}
+
+func (w *worker) stopping() bool {
+	select {
+	case <-w.s.pollDone:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitForWork blocks until records arrive or the stage stops.
+func (w *worker) waitForWork() bool {
+	select {
+	case <-w.notify:
+		return true
+	case <-w.s.pollDone:
+		return w.queued() > 0
+	case <-w.s.hardCtx.Done():
+		return false
+	}
+}
+
+// start launches the node, with exponential backoff after failures. It
+// returns false when the stage must stop (fatal error or hard stop).
+func (w *worker) start() bool {
+	failures := w.startFailures + w.consecutiveCrashes
+	if failures > 0 {
+		d := w.s.backoff(failures)
+		w.log.Info("restarting node after backoff", zap.Duration("backoff", d))
+		select {
+		case <-time.After(d):
+		case <-w.s.hardCtx.Done():
+			return false
+		}
+	}
+	p, err := startNode(w.s.hardCtx, w.s.cfg, w.id, w.s.cfg.Window.Batches, w.log)
+	if err != nil {
+		if w.s.hardCtx.Err() != nil {
+			return false
+		}
+		var se *startError
+		if errors.Is(err, ErrProtocolVersion) || (errors.As(err, &se) && se.permanent) {
+			w.s.fail(fmt.Errorf("stage %q: starting node %q: %w", w.s.cfg.Name, w.s.cfg.Node.Command, err))
+			return false
+		}
+		w.startFailures++
+		w.s.stats.nodeStartFailures.Add(1)
+		w.log.Error("node failed to start", zap.Error(err), zap.Int("consecutive_failures", w.startFailures))
+		if w.startFailures >= w.s.cfg.MaxStartFailures {
+			w.s.fail(fmt.Errorf("%w: stage %q: node %q failed to start %d times in a row; last: %v", ErrNodeStart, w.s.cfg.Name, w.s.cfg.Node.Command, w.startFailures, err))
+			return false
+		}
+		return true
+	}
+	w.startFailures = 0
+	w.s.started[w.id] = true
+	w.proc = p
+	w.progress = time.Now()
+	w.s.stats.nodeStarts.Add(1)
+	w.log.Info("node started", zap.Int("pid", p.pid()), zap.String("node", p.ack.Name), zap.String("node_version", p.ack.NodeVersion))
+	w.s.markReady()
+	return true
+}
+
+// fill sends batches while the pipelining window has room.
+func (w *worker) fill() {
+	depth := w.s.cfg.Window.Batches
+	maxRecs := w.s.cfg.Batch.MaxRecords
+	if w.isolate > 0 {
+		depth, maxRecs = 1, 1
+	}
+	for len(w.sent) < depth {
+		recs := w.nextBatch(maxRecs, w.s.cfg.Batch.MaxBytes)
+		if len(recs) == 0 {
+			return
+		}
+		if len(w.sent) == 0 {
+			w.progress = time.Now() // the node was idle: its clock starts now
+		}
+		w.nextID++
+		b := &sentBatch{id: w.nextID, recs: recs}
+		w.sent = append(w.sent, b)
+		w.proc.writes <- w.encode(b)
+	}
+}
+
+func (w *worker) encode(b *sentBatch) []byte {
+	var buf []byte
+	select {
+	case buf = <-w.proc.written:
+		buf = buf[:0]
+	default:
+	}
+	buf, start := protocol.BeginFrame(buf, protocol.TypeBatch)
+	buf = protocol.AppendBatchHeader(buf, b.id, len(b.recs))
+	for _, in := range b.recs {
+		r := in.rec
+		buf = protocol.AppendRecordMeta(buf, r.Topic, r.Partition, r.Offset, r.Timestamp.UnixMilli(), r.Key, r.Value)
+		buf = protocol.AppendU32(buf, uint32(len(r.Headers)))
+		for _, h := range r.Headers {
+			buf = protocol.AppendHeader(buf, h.Key, h.Value)
+		}
+	}
+	return protocol.EndFrame(buf, start)
+}
+
+// wait blocks for the next event: an answer, new work, the node's exit, a
+// timeout, or a stop. It returns false when the worker must return.
+func (w *worker) wait() bool {
+	var timeout <-chan time.Time
+	if len(w.sent) > 0 {
+		d := time.Until(w.progress.Add(w.s.cfg.Timeouts.Batch))
+		t := time.NewTimer(max(d, 0))
+		defer t.Stop()
+		timeout = t.C
+	}
+	var soft <-chan struct{}
+	if len(w.sent) == 0 {
+		soft = w.s.pollDone
+	}
+	select {
+	case a := <-w.proc.answers:
+		if a.err != nil {
+			kind := KindCrash
+			if errors.Is(a.err, protocol.ErrMalformed) || errors.Is(a.err, protocol.ErrFrameTooLarge) {
+				kind = KindProtocol
+			}
+			w.crash(w.proc.describeExit(a.err), kind)
+			return true
+		}
+		if err := w.apply(a.msg); err != nil {
+			w.crash(err, KindProtocol)
+		}
+		return true
+	case <-w.notify:
+		return true
+	case <-timeout:
+		w.crash(fmt.Errorf("node did not answer within %s (timeouts.batch); killed", w.s.cfg.Timeouts.Batch), KindTimeout)
+		return true
+	case <-soft:
+		return w.queued() > 0
+	case <-w.s.hardCtx.Done():
+		return false
+	}
+}
+
+// apply handles one frame from the node: the answer to the oldest batch.
+func (w *worker) apply(m protocol.Message) error {
+	switch m := m.(type) {
+	case *protocol.Results:
+		if len(w.sent) == 0 {
+			return fmt.Errorf("node answered batch %d, but no batch is in flight", m.ID)
+		}
+		b := w.sent[0]
+		if m.ID != b.id {
+			return fmt.Errorf("node answered batch %d, expected batch %d (answers must come in order)", m.ID, b.id)
+		}
+		if len(m.Results) != len(b.recs) {
+			return fmt.Errorf("node answered batch %d with %d results for %d records", m.ID, len(m.Results), len(b.recs))
+		}
+		w.sent[0] = nil
+		w.sent = w.sent[1:]
+		w.progress = time.Now()
+		w.consecutiveCrashes = 0
+		for i, in := range b.recs {
+			w.s.deliver(in, &m.Results[i])
+		}
+		if w.isolate > 0 {
+			w.isolate = max(w.isolate-len(b.recs), 0)
+		}
+		return nil
+	case *protocol.Fatal:
+		return fmt.Errorf("node gave up: %s", m.Message)
+	default:
+		return fmt.Errorf("node sent an unexpected %s frame", m.Type())
+	}
+}
+
+// crash handles a dead, hung or misbehaving node: kill it, put its
+// unanswered records back at the front of the queue, and work out which
+// record is to blame. A crash with several records in flight cannot name
+// one, so those records are re-sent one at a time ("isolation"); a crash
+// with a single record in flight counts against that record, which goes to
+// the DLQ once it has used up the retry budget. Records never lose their
+// place: per-partition order holds across restarts.
+func (w *worker) crash(reason error, kind string) {
+	w.proc.release()
+	w.proc = nil
+	w.consecutiveCrashes++
+	w.s.stats.nodeRestarts.Add(1)
+	var recs []*inflight
+	for _, b := range w.sent {
+		recs = append(recs, b.recs...)
+	}
+	w.sent = nil
+	w.log.Warn("node failed; restarting it", zap.String("kind", kind), zap.Error(reason), zap.Int("records_in_flight", len(recs)))
+	if len(recs) == 1 {
+		in := recs[0]
+		in.crashes++
+		in.lastCrash = reason.Error()
+		if in.crashes >= w.s.cfg.Retries {
+			msg := fmt.Sprintf("node failed %d times while processing this record; last: %s", in.crashes, reason)
+			w.s.deadLetter(in, msg, kind, in.crashes)
+			recs = nil
+			w.isolate = max(w.isolate-1, 0)
+			w.consecutiveCrashes = 0 // the culprit is gone: restart at once
+		}
+	} else if len(recs) > 1 {
+		w.isolate = len(recs)
+	}
+	if len(recs) > 0 {
+		w.requeue(recs)
+	}
+}
