@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/stream"
+	"github.com/sluicehq/sluice/stream/embedded"
+)
+
+// benchFlags are the knobs of `sluice bench`.
+type benchFlags struct {
+	records    int
+	size       int
+	partitions int
+	brokers    string
+	node       string
+	workers    int
+	asJSON     bool
+}
+
+// benchRow is one line of the result table.
+type benchRow struct {
+	Name          string  `json:"name"`
+	Records       int     `json:"records"`
+	Seconds       float64 `json:"seconds"`
+	RecordsPerSec float64 `json:"records_per_sec"`
+	MBPerSec      float64 `json:"mb_per_sec"`
+	Ratio         float64 `json:"ratio_to_ceiling"`
+}
+
+func newBenchCmd() *cobra.Command {
+	var f benchFlags
+	c := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure a stage against the Kafka ceiling, in one run",
+		Long: `Measure, in one run against the same broker, the ceiling — a plain franz-go
+consumer-group loop that consumes and produces with the stage's client
+settings — and a stage running a passthrough Go node (bin/nodes/filter with
+SLUICE_FILTER_PASSTHROUGH=1), and print records/s and the ratio to the
+ceiling. The ratio is what to compare across machines: both rows share the
+machine's noise.
+
+By default an in-memory embedded broker is started on a free port; pass
+--brokers to measure against a real cluster (topics bench.* are created).`,
+		Example: `  sluice bench
+  sluice bench --records 2000000 --size 1024
+  sluice bench --brokers 127.0.0.1:9092 --json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBench(cmd.Context(), cmd.OutOrStdout(), f)
+		},
+	}
+	c.Flags().IntVar(&f.records, "records", 1_000_000, "records per row")
+	c.Flags().IntVar(&f.size, "size", 200, "value size in bytes")
+	c.Flags().IntVar(&f.partitions, "partitions", 3, "partitions of the input topic")
+	c.Flags().StringVar(&f.brokers, "brokers", "", "measure against these brokers instead of an embedded one")
+	c.Flags().StringVar(&f.node, "node", "bin/nodes/filter", "the Go node to run in passthrough mode")
+	c.Flags().IntVar(&f.workers, "workers", 1, "node co-processes of the stage")
+	c.Flags().BoolVar(&f.asJSON, "json", false, "print JSON instead of a table")
+	return c
+}
+
+func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
+	if f.records <= 0 || f.size <= 0 || f.partitions <= 0 {
+		return usageError{errors.New("--records, --size and --partitions must be positive")}
+	}
+	if _, err := os.Stat(f.node); err != nil {
+		return fmt.Errorf("bench node %q: %w (run 'make build' first)", f.node, err)
+	}
+	brokers := []string{}
+	where := f.brokers
+	if f.brokers == "" {
+		b, err := embedded.Start("127.0.0.1:0", "")
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers = []string{b.Addr}
+		where = "embedded broker (kfake, in memory)"
+	} else {
+		brokers = strings.Split(f.brokers, ",")
+	}
+	cl, err := newClient(ctx, brokers, kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	run := fmt.Sprintf("%d", time.Now().UnixNano())
+	in := "bench.in." + run
+	for _, t := range []struct {
+		name string
+		p    int
+	}{{in, f.partitions}, {"bench.ceiling." + run, f.partitions}, {"bench.stage." + run, f.partitions}, {"bench.dlq." + run, 1}} {
+		if _, err := adm.CreateTopic(ctx, int32(t.p), -1, nil, t.name); err != nil {
+			return fmt.Errorf("creating %s: %w", t.name, err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "bench: producing %d records of %d bytes to %s on %s\n", f.records, f.size, in, where)
+	if err := fillTopic(ctx, cl, in, f.records, f.size); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(os.Stderr, "bench: ceiling (franz-go consume -> produce loop)")
+	ceil, err := benchCeiling(ctx, brokers, in, "bench.ceiling."+run, f.records)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "bench: stage with a passthrough Go node")
+	stageSecs, err := benchStage(ctx, brokers, in, "bench.stage."+run, "bench.dlq."+run, f)
+	if err != nil {
+		return err
+	}
+	rows := []benchRow{
+		makeRow("ceiling: franz-go consume→produce", f, ceil, ceil),
+		makeRow(fmt.Sprintf("stage: Go passthrough node (%d worker)", f.workers), f, stageSecs, ceil),
+	}
+	if f.asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"records": f.records, "size": f.size, "partitions": f.partitions, "broker": where,
+			"cpus": runtime.NumCPU(), "rows": rows})
+	}
+	fmt.Fprintf(out, "%d records of %d bytes, %d partitions, %s, %d CPUs\n\n", f.records, f.size, f.partitions, where, runtime.NumCPU())
+	fmt.Fprintln(out, "| row | records/s | MB/s | seconds | ratio to ceiling |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---:|")
+	for _, r := range rows {
+		fmt.Fprintf(out, "| %s | %.0f | %.1f | %.2f | %.2f |\n", r.Name, r.RecordsPerSec, r.MBPerSec, r.Seconds, r.Ratio)
+	}
+	return nil
+}
+
+func makeRow(name string, f benchFlags, secs, ceiling float64) benchRow {
+	rps := float64(f.records) / secs
+	return benchRow{Name: name, Records: f.records, Seconds: secs, RecordsPerSec: rps,
+		MBPerSec: rps * float64(f.size) / 1e6, Ratio: ceiling / secs}
+}
+
+// fillTopic produces n records of size bytes, keyed over 1000 keys.
+func fillTopic(ctx context.Context, cl *kgo.Client, topic string, n, size int) error {
+	val := make([]byte, size)
+	for i := range val {
+		val[i] = 'a' + byte(i%26)
+	}
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Key: fmt.Appendf(nil, "sensor-%03d", i%1000), Value: val}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return fmt.Errorf("filling %s: %w", topic, err)
+	}
+	return nil
+}
+
+// benchCeiling is the plain loop a stage competes with: a consumer group
+// polling, producing each record (idempotent, acks=all, same linger), and
+// committing. It returns the seconds until every output was acknowledged.
+func benchCeiling(ctx context.Context, brokers []string, in, out string, n int) (float64, error) {
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(brokers...),
+		kgo.ConsumerGroup("bench-ceiling-"+out),
+		kgo.ConsumeTopics(in),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(5*time.Millisecond),
+		kgo.MaxBufferedRecords(20000),
+	)
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	start := time.Now()
+	var acked atomic.Int64
+	var firstErr atomic.Value
+	done := make(chan struct{})
+	consumed := 0
+	for consumed < n {
+		fs := cl.PollRecords(ctx, 10000)
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			consumed++
+			cl.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers}, func(_ *kgo.Record, err error) {
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+				if acked.Add(1) == int64(n) {
+					close(done)
+				}
+			})
+		})
+		cl.CommitUncommittedOffsets(ctx)
+	}
+	<-done
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return time.Since(start).Seconds(), nil
+}
+
+// benchStage runs the stage runtime with the passthrough node until every
+// output is acknowledged and returns the seconds it took.
+func benchStage(ctx context.Context, brokers []string, in, out, dlq string, f benchFlags) (float64, error) {
+	st := config.DefaultStage("bench", "passthrough")
+	st.Input, st.DLQ, st.Group = in, dlq, "bench-stage-"+out
+	st.Outputs = map[string]string{"default": out}
+	node, _ := filepath.Abs(f.node)
+	st.Node.Command = node
+	st.Node.Env = map[string]string{"SLUICE_FILTER_PASSTHROUGH": "1"}
+	st.Workers = f.workers
+	s, err := stream.New(stream.Options{Stage: st, Pipeline: "bench", Brokers: brokers})
+	if err != nil {
+		return 0, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() { errc <- s.Run(sctx) }()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for {
+		select {
+		case err := <-errc:
+			if err == nil {
+				err = errors.New("stage stopped early")
+			}
+			return 0, err
+		case <-time.After(20 * time.Millisecond):
+		}
+		ends, err := adm.ListEndOffsets(ctx, out)
+		if err != nil {
+			continue
+		}
+		var total int64
+		ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
+		if total >= int64(f.records) {
+			secs := time.Since(start).Seconds()
+			cancel()
+			if err := <-errc; err != nil {
+				return 0, err
+			}
+			return secs, nil
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/config"
+)
+
+// addBrokersFlag registers --brokers on a command.
+func addBrokersFlag(c *cobra.Command, dst *string) {
+	c.Flags().StringVar(dst, "brokers", "", "comma-separated Kafka bootstrap brokers (default $SLUICE_BROKERS, else the pipeline file, else "+config.DefaultBrokers+")")
+}
+
+// addConfigFlag registers --config on a command.
+func addConfigFlag(c *cobra.Command, dst *string, required bool) {
+	help := "pipeline file (YAML)"
+	if !required {
+		help += "; optional, used for kafka.brokers"
+	}
+	c.Flags().StringVarP(dst, "config", "c", "", help)
+}
+
+// loadPipeline loads the pipeline file when path is set (nil otherwise).
+func loadPipeline(path string) (*config.Pipeline, error) {
+	if path == "" {
+		return nil, nil
+	}
+	return config.Load(path)
+}
+
+// newClient makes a franz-go client for the brokers and checks within a few
+// seconds that a broker answers, so a wrong address is one clear line
+// instead of a command that hangs.
+func newClient(ctx context.Context, brokers []string, opts ...kgo.Opt) (*kgo.Client, error) {
+	all := append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID("sluice")}, opts...)
+	cl, err := kgo.NewClient(all...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := cl.Ping(pctx); err != nil {
+		cl.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("cannot reach Kafka at %s: %v (start one with `sluice broker` or `sluice up`, or pass --brokers)", strings.Join(brokers, ","), err)
+	}
+	return cl, nil
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluicehq/sluice/config"
+)
+
+func newRunCmd() *cobra.Command {
+	var (
+		cfgPath, brokersFlag, stage string
+		logs                        logFlags
+	)
+	c := &cobra.Command{
+		Use:   "run --config FILE --stage NAME",
+		Short: "Run one stage: the unit of deployment",
+		Long: `Run one stage of the pipeline file until interrupted. This is how stages are
+deployed: one process (container, pod, unit) per stage, scaled by starting more
+processes of the same stage — the consumer group shares the input partitions
+among them, so replicas beyond the partition count stay idle.
+
+Topics must exist (see 'sluice topics create'). Ctrl-C or SIGTERM stops softly:
+in-flight records are finished and committed, bounded by timeouts.shutdown.`,
+		Example: `  sluice run --config config/examples/filter.yaml --stage filter
+  SLUICE_BROKERS=kafka-0:9092,kafka-1:9092 sluice run -c pipeline.yaml --stage classify`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgPath == "" || stage == "" {
+				return usageError{errors.New("run needs --config FILE and --stage NAME (see 'sluice run --help')")}
+			}
+			p, err := config.Load(cfgPath)
+			if err != nil {
+				return err
+			}
+			st, err := p.Stage(stage)
+			if err != nil {
+				return usageError{err}
+			}
+			log, err := logs.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer log.Sync()
+			brokers, source := config.ResolveBrokers(brokersFlag, p)
+			fmt.Fprintf(cmd.ErrOrStderr(), "sluice: running stage %s of %s on %s (from %s); Ctrl-C to stop\n",
+				st.Name, p.Name, strings.Join(brokers, ","), source)
+			return runStages(cmd.Context(), p, []config.Stage{*st}, brokers, log)
+		},
+	}
+	addConfigFlag(c, &cfgPath, true)
+	addBrokersFlag(c, &brokersFlag)
+	c.Flags().StringVar(&stage, "stage", "", "the stage to run (a key under stages: in the file)")
+	logs.add(c)
+	return c
+}
