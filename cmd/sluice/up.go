@@ -18,7 +18,7 @@ import (
 
 func newUpCmd() *cobra.Command {
 	var (
-		cfgPath, brokersFlag, dataDir string
+		cfgPath, brokersFlag, dataDir, embeddedAddr string
 		logs                          logFlags
 	)
 	c := &cobra.Command{
@@ -55,10 +55,11 @@ Ctrl-C stops softly: in-flight records are finished and committed first.`,
 			brokers, source := config.ResolveBrokers(brokersFlag, p)
 			where := fmt.Sprintf("%s (from %s)", strings.Join(brokers, ","), source)
 			if source == config.BrokersFromDefault {
-				b, err := embedded.Start(config.DefaultBrokers, filepath.Join(dataDir, "broker"))
+				brokers = []string{embeddedAddr}
+				b, err := embedded.Start(embeddedAddr, filepath.Join(dataDir, "broker"))
 				switch {
 				case errors.Is(err, embedded.ErrAddrInUse):
-					where = config.DefaultBrokers + " (a broker already listening there)"
+					where = embeddedAddr + " (a broker already listening there)"
 				case err != nil:
 					return err
 				default:
@@ -80,7 +81,8 @@ Ctrl-C stops softly: in-flight records are finished and committed first.`,
 	}
 	addConfigFlag(c, &cfgPath, true)
 	addBrokersFlag(c, &brokersFlag)
-	c.Flags().StringVar(&dataDir, "data-dir", ".sluice", "where the embedded broker keeps its data")
+	c.Flags().StringVar(&dataDir, "data-dir", ".sluice", "where the embedded broker keeps its data (in DIR/broker)")
+	c.Flags().StringVar(&embeddedAddr, "embedded-addr", config.DefaultBrokers, "where the embedded broker listens when no brokers are configured")
 	logs.add(c)
 	return c
 }
