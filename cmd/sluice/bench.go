@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,10 @@ type benchFlags struct {
 	node       string
 	workers    int
 	asJSON     bool
+	cpuProfile string
+	window     int
+	depth      int
+	batch      int
 }
 
 // benchRow is one line of the result table.
@@ -73,6 +78,10 @@ By default an in-memory embedded broker is started on a free port; pass
 	c.Flags().StringVar(&f.node, "node", "bin/nodes/filter", "the Go node to run in passthrough mode")
 	c.Flags().IntVar(&f.workers, "workers", 1, "node co-processes of the stage")
 	c.Flags().BoolVar(&f.asJSON, "json", false, "print JSON instead of a table")
+	c.Flags().IntVar(&f.window, "window", 0, "the stage's window.records (0: the default)")
+	c.Flags().IntVar(&f.depth, "window-batches", 0, "the stage's window.batches, batches in flight per node (0: the default)")
+	c.Flags().IntVar(&f.batch, "batch", 0, "the stage's batch.max_records (0: the default)")
+	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the stage row (the sluice side) to this file")
 	return c
 }
 
@@ -234,12 +243,33 @@ func benchStage(ctx context.Context, brokers []string, in, out, dlq string, f be
 	st.Node.Command = node
 	st.Node.Env = map[string]string{"SLUICE_FILTER_PASSTHROUGH": "1"}
 	st.Workers = f.workers
+	if f.window > 0 {
+		st.Window.Records = f.window
+	}
+	if f.depth > 0 {
+		st.Window.Batches = f.depth
+	}
+	if f.batch > 0 {
+		st.Batch.MaxRecords = f.batch
+		st.Window.Records = max(st.Window.Records, f.batch)
+	}
 	s, err := stream.New(stream.Options{Stage: st, Pipeline: "bench", Brokers: brokers})
 	if err != nil {
 		return 0, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return 0, err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return 0, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	errc := make(chan error, 1)
 	go func() { errc <- s.Run(sctx) }()
