@@ -128,12 +128,13 @@ func (t *tracker) freeLocked() int {
 	return max(t.maxRecords-t.records, 0)
 }
 
-// waitFree blocks until the window has room or stop is closed.
+// waitFree blocks until the window has room for a worthwhile poll (a
+// quarter of the window, or everything when it is empty) or stop is closed.
 func (t *tracker) waitFree(stop <-chan struct{}) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for {
-		if n := t.freeLocked(); n > 0 {
+		if n := t.freeLocked(); n >= t.lowWater() || (n > 0 && t.records == 0) {
 			return n
 		}
 		select {
@@ -145,6 +146,10 @@ func (t *tracker) waitFree(stop <-chan struct{}) int {
 	}
 }
 
+// lowWater is the free space at which a waiting poll loop is woken: polling
+// for a handful of records at a time would cost more than it gains.
+func (t *tracker) lowWater() int { return max(t.maxRecords/4, 1) }
+
 // wake wakes every waiter (used when stopping).
 func (t *tracker) wake() {
 	t.mu.Lock()
@@ -155,6 +160,17 @@ func (t *tracker) wake() {
 // recordDone is called once per input record when all its outputs are
 // acknowledged (or it was skipped because its partition was abandoned).
 func (t *tracker) recordDone(in *inflight) {
+	// The window is released record by record, so polling resumes as soon
+	// as there is room, not when a whole poll's worth of records is done.
+	t.mu.Lock()
+	wasWaiting := t.freeLocked() < t.lowWater()
+	t.records--
+	t.bytes -= in.size()
+	if wasWaiting && t.freeLocked() >= t.lowWater() {
+		t.cond.Broadcast()
+	}
+	t.mu.Unlock()
+
 	c := in.chunk
 	if c.remaining.Add(-1) != 0 {
 		return
@@ -177,9 +193,8 @@ func (t *tracker) recordDone(in *inflight) {
 	}
 	p.mu.Unlock()
 
+	// Drains wait for chunks to finish.
 	t.mu.Lock()
-	t.records -= len(c.recs)
-	t.bytes -= c.bytes
 	t.cond.Broadcast()
 	t.mu.Unlock()
 }
