@@ -58,7 +58,7 @@ func newHarness(t *testing.T, inPartitions int32) *harness {
 	}
 	t.Cleanup(c.Close)
 	h := &harness{t: t, c: c, addrs: c.ListenAddrs()}
-	h.cl, err = kgo.NewClient(kgo.SeedBrokers(h.addrs...), kgo.ProducerLinger(0))
+	h.cl, err = kgo.NewClient(kgo.SeedBrokers(h.addrs...), kgo.ProducerLinger(0), kgo.ProducerBatchMaxBytes(8<<20))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,8 @@ func newHarness(t *testing.T, inPartitions int32) *harness {
 	h.adm = kadm.NewClient(h.cl)
 	ctx := context.Background()
 	for topic, parts := range map[string]int32{"in": inPartitions, "out": 3, "alerts": 1, "s.dlq": 1} {
-		if _, err := h.adm.CreateTopic(ctx, parts, 1, nil, topic); err != nil {
+		big := "8388608" // 8 MiB records allowed, for the large-record tests
+		if _, err := h.adm.CreateTopic(ctx, parts, 1, map[string]*string{"max.message.bytes": &big}, topic); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -179,7 +180,7 @@ func (h *harness) readAll(topic string) []*kgo.Record {
 	if total == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(64<<20))
 	if err != nil {
 		h.t.Fatal(err)
 	}

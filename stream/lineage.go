@@ -35,6 +35,7 @@ const (
 	KindTimeout       = "timeout"        // the node kept hanging on this record
 	KindProtocol      = "protocol"       // the node kept answering garbage
 	KindUnknownOutput = "unknown-output" // the node named an output the stage lacks
+	KindTooLarge      = "too-large"      // the record cannot fit in a frame to the node
 )
 
 // lineage builds the runtime's headers for one stage.

@@ -58,6 +58,10 @@ type Stage struct {
 	stats   counters
 	outputs map[string]string
 	lineage lineage
+	// maxBatch is each output topic's max.message.bytes, read in preflight
+	// (before anything is produced) so large records the topic accepts are
+	// not refused by the client.
+	maxBatch map[string]int32
 }
 
 // New checks the options and prepares a stage; it does not connect.
@@ -197,6 +201,12 @@ func (s *Stage) kafkaOpts() []kgo.Opt {
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(5 * time.Millisecond),
 		kgo.MaxBufferedRecords(max(2*s.cfg.Window.Records, 10000)),
+		kgo.ProducerBatchMaxBytesFn(func(topic string) int32 {
+			if n := s.maxBatch[topic]; n > 0 {
+				return n
+			}
+			return 1000012 // Kafka's default max.message.bytes
+		}),
 	}
 	return append(opts, s.opts.KafkaOpts...)
 }
@@ -215,11 +225,13 @@ func (s *Stage) preflight(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stage %q: cannot reach Kafka at %v: %w", s.cfg.Name, s.opts.Brokers, err)
 	}
+	s.maxBatch = map[string]int32{}
 	for _, t := range need {
 		td, ok := md.Topics[t]
 		if !ok || td.Err != nil {
 			return fmt.Errorf("%w: stage %q needs topic %q (create the pipeline's topics with \"sluice topics create --config FILE\")", ErrTopicMissing, s.cfg.Name, t)
 		}
+		s.maxBatch[t] = TopicMaxMessageBytes(mctx, adm, t)
 	}
 	return nil
 }

@@ -464,4 +464,40 @@ func TestRebalanceBetweenTwoInstancesLosesNothing(t *testing.T) {
 	t.Logf("%d in, %d out (%d duplicates from the rebalance)", len(in), len(out), len(out)-len(in))
 }
 
-var _ = bytes.Equal
+func TestRecordOverTheFrameLimitGoesToDLQ(t *testing.T) {
+	h := newHarness(t, 1)
+	big := bytes.Repeat([]byte("x"), 100<<10)
+	h.produce(
+		&kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte("k:1")},
+		&kgo.Record{Topic: "in", Key: []byte("big"), Value: big},
+		&kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte("k:2")},
+	)
+	r := h.start(h.stageConfig(func(s *config.Stage) {
+		s.MaxFrame = 64 << 10
+		s.Batch.MaxBytes = 64 << 10
+	}))
+	h.waitCount("out", 2, 30*time.Second)
+	h.waitCount("s.dlq", 1, 30*time.Second)
+	r.stop(t)
+	d := h.readAll("s.dlq")[0]
+	if !bytes.Equal(d.Value, big) || header(d, HeaderErrorKind) != KindTooLarge ||
+		header(d, HeaderError) != "record takes 102441 bytes in a batch frame, over the node frame limit (max_frame 65536)" {
+		t.Fatalf("dlq: kind %q error %q", header(d, HeaderErrorKind), header(d, HeaderError))
+	}
+	if s := r.s.Stats(); s.NodeRestarts != 0 {
+		t.Fatalf("an oversized record must not crash the node: %+v", s)
+	}
+}
+
+// A 1 MiB record passes with the default 16 MiB frame limit.
+func TestOneMiBRecordPasses(t *testing.T) {
+	h := newHarness(t, 1)
+	big := bytes.Repeat([]byte("y"), 1<<20)
+	h.produce(&kgo.Record{Topic: "in", Key: []byte("big"), Value: big})
+	r := h.start(h.stageConfig())
+	h.waitCount("out", 1, 30*time.Second)
+	r.stop(t)
+	if out := h.readAll("out"); !bytes.Equal(out[0].Value, big) {
+		t.Fatal("the 1 MiB record changed on the way")
+	}
+}

@@ -24,6 +24,16 @@ type inflight struct {
 
 func (in *inflight) size() int64 { return int64(len(in.rec.Key) + len(in.rec.Value)) }
 
+// frameSize is the exact number of bytes the record takes in a batch frame.
+func (in *inflight) frameSize() int {
+	r := in.rec
+	n := 4 + len(r.Topic) + 4 + 8 + 8 + 4 + len(r.Key) + 4 + len(r.Value) + 4
+	for _, h := range r.Headers {
+		n += 4 + len(h.Key) + 4 + len(h.Value)
+	}
+	return n
+}
+
 // chunk is the records of one partition returned by one poll: the unit at
 // which offsets advance and the window is released.
 type chunk struct {

@@ -70,11 +70,18 @@ func (w *worker) queued() int {
 	return len(w.queue)
 }
 
-// nextBatch takes the next batch from the queue, skipping records of
-// abandoned partitions (they are released, never sent).
+// batchOverhead is a batch frame's bytes besides its records: length,
+// type, id and count.
+const batchOverhead = 4 + 1 + 8 + 4
+
+// nextBatch takes the next batch from the queue: at most maxRecords records
+// whose frame stays within maxBytes. Records of abandoned partitions are
+// released, never sent; a record that alone would exceed the node's frame
+// limit goes to the DLQ instead of crashing the node.
 func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
+	limit := min(maxBytes, w.s.cfg.MaxFrame) - batchOverhead
+	var tooLarge []*inflight
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	var out []*inflight
 	var bytes int64
 	i := 0
@@ -84,8 +91,12 @@ func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
 			w.s.tracker.recordDone(in)
 			continue
 		}
-		sz := in.size() + 64
-		if len(out) > 0 && bytes+sz > maxBytes {
+		sz := int64(in.frameSize())
+		if sz > w.s.cfg.MaxFrame-batchOverhead {
+			tooLarge = append(tooLarge, in)
+			continue
+		}
+		if len(out) > 0 && bytes+sz > limit {
 			break
 		}
 		out = append(out, in)
@@ -93,6 +104,11 @@ func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
 	}
 	clear(w.queue[:i])
 	w.queue = w.queue[i:]
+	w.mu.Unlock()
+	for _, in := range tooLarge {
+		w.s.deadLetter(in, fmt.Sprintf("record takes %d bytes in a batch frame, over the node frame limit (max_frame %d)",
+			in.frameSize(), w.s.cfg.MaxFrame), KindTooLarge, 0)
+	}
 	return out
 }
 

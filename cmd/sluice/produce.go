@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/stream"
 )
 
 // maxLineBytes bounds one input line of produce (one record value).
@@ -136,7 +137,7 @@ func runProduce(cmd *cobra.Command, topic string, o *produceOpts) error {
 			return err
 		}
 	}
-	if n := topicMaxMessageBytes(ctx, adm, topic); n > 0 {
+	if n := stream.TopicMaxMessageBytes(ctx, adm, topic); n > 0 {
 		maxBatch.Store(n)
 	}
 
@@ -341,28 +342,4 @@ func parseHeaders(specs []string) ([]kgo.RecordHeader, error) {
 		hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)})
 	}
 	return hs, nil
-}
-
-// topicMaxMessageBytes returns the topic's max.message.bytes, kept within
-// what the client accepts, or 0 if it cannot be read.
-func topicMaxMessageBytes(ctx context.Context, adm *kadm.Client, topic string) int32 {
-	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
-	if err != nil {
-		return 0
-	}
-	rc, err := rcs.On(topic, nil)
-	if err != nil || rc.Err != nil {
-		return 0
-	}
-	for _, c := range rc.Configs {
-		if c.Key != "max.message.bytes" || c.Value == nil {
-			continue
-		}
-		n, err := strconv.ParseInt(*c.Value, 10, 64)
-		if err != nil {
-			return 0
-		}
-		return int32(min(max(n, 512), 100<<20)) // kgo's bounds: 512 B, the 100 MiB broker write limit
-	}
-	return 0
 }

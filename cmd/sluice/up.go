@@ -19,7 +19,7 @@ import (
 func newUpCmd() *cobra.Command {
 	var (
 		cfgPath, brokersFlag, dataDir, embeddedAddr string
-		logs                          logFlags
+		logs                                        logFlags
 	)
 	c := &cobra.Command{
 		Use:   "up --config FILE",
