@@ -128,14 +128,9 @@ func runProduce(cmd *cobra.Command, topic string, o *produceOpts) error {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	td, err := lookupTopic(ctx, adm, topic, o.cfgPath)
+	_, err = lookupTopic(ctx, adm, topic, o.cfgPath, o.partition)
 	if err != nil {
 		return err
-	}
-	if o.partition >= 0 {
-		if err := checkPartition(td, o.partition); err != nil {
-			return err
-		}
 	}
 	if n := stream.TopicMaxMessageBytes(ctx, adm, topic); n > 0 {
 		maxBatch.Store(n)

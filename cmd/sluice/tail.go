@@ -131,14 +131,8 @@ func runTail(cmd *cobra.Command, topic string, o *tailOpts) error {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	td, err := lookupTopic(ctx, adm, topic, o.cfgPath)
-	if err != nil {
+	if _, err := lookupTopic(ctx, adm, topic, o.cfgPath, o.partition); err != nil {
 		return err
-	}
-	if o.partition >= 0 {
-		if err := checkPartition(td, o.partition); err != nil {
-			return err
-		}
 	}
 
 	// Without -f, stop at the end each partition had at the start. With

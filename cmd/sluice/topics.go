@@ -214,7 +214,7 @@ func createTopic(ctx context.Context, adm *kadm.Client, t config.Topic) (partiti
 		}
 		return t.Partitions, true, nil
 	case errors.Is(err, kerr.TopicAlreadyExists):
-		td, err := lookupTopic(ctx, adm, t.Name, "")
+		td, err := lookupTopic(ctx, adm, t.Name, "", -1)
 		if err != nil {
 			return 0, false, err
 		}
@@ -233,8 +233,8 @@ func createTopic(ctx context.Context, adm *kadm.Client, t config.Topic) (partiti
 
 // lookupTopic describes topic, turning "unknown topic" into an error that
 // says how to create it. cfgPath (may be "") is the pipeline file the
-// user passed, used in that hint.
-func lookupTopic(ctx context.Context, adm *kadm.Client, topic, cfgPath string) (kadm.TopicDetail, error) {
+// user passed, used in that hint. A partition >= 0 must exist in it.
+func lookupTopic(ctx context.Context, adm *kadm.Client, topic, cfgPath string, partition int32) (kadm.TopicDetail, error) {
 	tds, err := adm.ListTopics(ctx, topic)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -248,6 +248,9 @@ func lookupTopic(ctx context.Context, adm *kadm.Client, topic, cfgPath string) (
 		return td, errTopicMissing(topic, cfgPath)
 	case td.Err != nil:
 		return td, fmt.Errorf("topic %q: %v", topic, td.Err)
+	}
+	if partition >= 0 {
+		return td, checkPartition(td, partition)
 	}
 	return td, nil
 }
