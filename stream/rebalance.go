@@ -8,6 +8,12 @@ import (
 	"go.uber.org/zap"
 )
 
+// onAssigned logs the partitions the group gave this instance; their
+// state is created lazily when their first records arrive.
+func (s *Stage) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	s.log.Info("partitions assigned", zap.Any("partitions", assigned))
+}
+
 // onRevoked runs when the group takes partitions away (a rebalance, or our
 // own Close). Polling is blocked meanwhile (BlockRebalanceOnPoll), so no
 // new records of these partitions arrive. We give their in-flight records

@@ -186,6 +186,7 @@ func (s *Stage) kafkaOpts() []kgo.Opt {
 		kgo.ConsumeTopics(s.cfg.Input),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(s.onAssigned),
 		kgo.OnPartitionsRevoked(s.onRevoked),
 		kgo.OnPartitionsLost(s.onLost),
 		// A new group starts at the beginning: a pipeline must not skip

@@ -116,10 +116,16 @@ func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
 // everything queued and sent is done; hard: at once) or fails.
 func (w *worker) run() {
 	defer func() {
-		if w.proc != nil {
-			w.proc.shutdown(w.s.cfg.Timeouts.Shutdown)
-			w.proc = nil
+		if w.proc == nil {
+			return
 		}
+		if w.s.hardCtx.Err() != nil {
+			w.proc.release() // hard stop: no time left for a polite exit
+			<-w.proc.exited
+		} else {
+			w.proc.shutdown(w.s.cfg.Timeouts.Shutdown)
+		}
+		w.proc = nil
 	}()
 	for {
 		if w.s.hardCtx.Err() != nil {
