@@ -6,17 +6,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/internal/testbroker"
 )
 
 // testNode is the path of the compiled stream/internal/testnode.
@@ -42,22 +41,24 @@ func TestMain(m *testing.M) {
 // topics of a one-stage pipeline: in -> out (+ alerts), DLQ s.dlq.
 type harness struct {
 	t     *testing.T
-	c     *kfake.Cluster
 	addrs []string
+	real  bool // an Apache Kafka, not kfake
 	cl    *kgo.Client
 	adm   *kadm.Client
 	logs  *observer.ObservedLogs
 	log   *zap.Logger
+	// Topic and group names, unique per test so that tests can share a
+	// real broker.
+	in, out, alerts, dlq, group string
 }
 
 func newHarness(t *testing.T, inPartitions int32) *harness {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	h := &harness{t: t, c: c, addrs: c.ListenAddrs()}
+	b := testbroker.Get(t)
+	h := &harness{t: t, addrs: b.Addrs, real: b.Real,
+		in: testbroker.Name(t, "in"), out: testbroker.Name(t, "out"), alerts: testbroker.Name(t, "alerts"),
+		dlq: testbroker.Name(t, "dlq"), group: testbroker.Name(t, "g")}
+	var err error
 	h.cl, err = kgo.NewClient(kgo.SeedBrokers(h.addrs...), kgo.ProducerLinger(0), kgo.ProducerBatchMaxBytes(8<<20))
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +66,7 @@ func newHarness(t *testing.T, inPartitions int32) *harness {
 	t.Cleanup(h.cl.Close)
 	h.adm = kadm.NewClient(h.cl)
 	ctx := context.Background()
-	for topic, parts := range map[string]int32{"in": inPartitions, "out": 3, "alerts": 1, "s.dlq": 1} {
+	for topic, parts := range map[string]int32{h.in: inPartitions, h.out: 3, h.alerts: 1, h.dlq: 1} {
 		big := "8388608" // 8 MiB records allowed, for the large-record tests
 		if _, err := h.adm.CreateTopic(ctx, parts, 1, map[string]*string{"max.message.bytes": &big}, topic); err != nil {
 			t.Fatal(err)
@@ -79,10 +80,10 @@ func newHarness(t *testing.T, inPartitions int32) *harness {
 // stageConfig is the stage under test with short timeouts; mods adjust it.
 func (h *harness) stageConfig(mods ...func(*config.Stage)) config.Stage {
 	st := config.DefaultStage("test", "s")
-	st.Input = "in"
-	st.Outputs = map[string]string{"default": "out", "alerts": "alerts"}
-	st.DLQ = "s.dlq"
-	st.Group = "g-" + h.t.Name()
+	st.Input = h.in
+	st.Outputs = map[string]string{"default": h.out, "alerts": h.alerts}
+	st.DLQ = h.dlq
+	st.Group = h.group
 	st.Node.Command = testNode
 	st.Node.Env = map[string]string{}
 	st.Workers = 2
@@ -219,7 +220,7 @@ func (h *harness) committed(group string) map[int32]int64 {
 	}
 	out := map[int32]int64{}
 	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == "in" {
+		if o.Topic == h.in {
 			out[o.Partition] = o.At
 		}
 	})
@@ -228,7 +229,7 @@ func (h *harness) committed(group string) map[int32]int64 {
 
 // endOffsets of the input topic.
 func (h *harness) endOffsets() map[int32]int64 {
-	ends, err := h.adm.ListEndOffsets(context.Background(), "in")
+	ends, err := h.adm.ListEndOffsets(context.Background(), h.in)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -246,16 +247,15 @@ func header(r *kgo.Record, key string) string {
 	return ""
 }
 
-// records makes n records keyed k0..k(keys-1) with values "key:seq".
-func records(n, keys int) []*kgo.Record {
+// records makes n records for topic keyed k0..k(keys-1) with values "key:seq".
+func records(topic string, n, keys int) []*kgo.Record {
 	out := make([]*kgo.Record, n)
 	seq := map[int]int{}
 	for i := range n {
 		k := i % keys
-		out[i] = &kgo.Record{Topic: "in", Key: fmt.Appendf(nil, "k%d", k), Value: fmt.Appendf(nil, "k%d:%06d", k, seq[k])}
+		out[i] = &kgo.Record{Topic: topic, Key: fmt.Appendf(nil, "k%d", k), Value: fmt.Appendf(nil, "k%d:%06d", k, seq[k])}
 		seq[k]++
 	}
 	return out
 }
 
-var _ sync.Mutex

@@ -3,6 +3,7 @@ package stream
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -53,26 +54,26 @@ func checkKeyOrder(t *testing.T, out []*kgo.Record) {
 
 func TestCountsInEqualCountsOut(t *testing.T) {
 	h := newHarness(t, 3)
-	in := records(20000, 50)
+	in := records(h.in, 20000, 50)
 	h.produce(in...)
 	st := h.stageConfig()
 	r := h.start(st)
-	h.waitCount("out", int64(len(in)), 60*time.Second)
+	h.waitCount(h.out, int64(len(in)), 60*time.Second)
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}
-	out := h.readAll("out")
+	out := h.readAll(h.out)
 	checkExactlyOnceInOrder(t, in, out)
 
 	// Every output carries its lineage.
 	for _, o := range out[:10] {
-		if header(o, HeaderStage) != "s" || header(o, HeaderSourceTopic) != "in" ||
+		if header(o, HeaderStage) != "s" || header(o, HeaderSourceTopic) != h.in ||
 			header(o, HeaderSourcePartition) == "" || header(o, HeaderSourceOffset) == "" {
 			t.Fatalf("missing lineage headers: %+v", o.Headers)
 		}
 	}
 	// Committed offsets reach the end of every input partition.
-	ends, committed := h.endOffsets(), h.committed(st.Group)
+	ends, committed := h.endOffsets(), h.committed(h.group)
 	for p, end := range ends {
 		if committed[p] != end {
 			t.Fatalf("partition %d: committed %d, end %d", p, committed[p], end)
@@ -87,23 +88,23 @@ func TestCountsInEqualCountsOut(t *testing.T) {
 func TestOutputsNamedMultipleAndFailuresToDLQ(t *testing.T) {
 	h := newHarness(t, 1)
 	h.produce(
-		&kgo.Record{Topic: "in", Key: []byte("a"), Value: []byte("plain"), Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-def-01")}, {Key: "sluice.stage", Value: []byte("upstream")}}},
-		&kgo.Record{Topic: "in", Key: []byte("b"), Value: []byte("fail:value: expected a number")},
-		&kgo.Record{Topic: "in", Key: []byte("c"), Value: []byte("multi:3")},
-		&kgo.Record{Topic: "in", Key: []byte("d"), Value: []byte("alert")},
-		&kgo.Record{Topic: "in", Key: []byte("e"), Value: []byte("unknown-output")},
-		&kgo.Record{Topic: "in", Key: []byte("f"), Value: []byte("multi:0")},
-		&kgo.Record{Topic: "in", Key: nil, Value: nil},
-		&kgo.Record{Topic: "in", Key: []byte("g"), Value: []byte("retry:webhook 503")},
+		&kgo.Record{Topic: h.in, Key: []byte("a"), Value: []byte("plain"), Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-def-01")}, {Key: "sluice.stage", Value: []byte("upstream")}}},
+		&kgo.Record{Topic: h.in, Key: []byte("b"), Value: []byte("fail:value: expected a number")},
+		&kgo.Record{Topic: h.in, Key: []byte("c"), Value: []byte("multi:3")},
+		&kgo.Record{Topic: h.in, Key: []byte("d"), Value: []byte("alert")},
+		&kgo.Record{Topic: h.in, Key: []byte("e"), Value: []byte("unknown-output")},
+		&kgo.Record{Topic: h.in, Key: []byte("f"), Value: []byte("multi:0")},
+		&kgo.Record{Topic: h.in, Key: nil, Value: nil},
+		&kgo.Record{Topic: h.in, Key: []byte("g"), Value: []byte("retry:webhook 503")},
 	)
 	r := h.start(h.stageConfig())
-	h.waitCount("s.dlq", 3, 30*time.Second)
-	h.waitCount("out", 5, 30*time.Second)
-	h.waitCount("alerts", 1, 30*time.Second)
+	h.waitCount(h.dlq, 3, 30*time.Second)
+	h.waitCount(h.out, 5, 30*time.Second)
+	h.waitCount(h.alerts, 1, 30*time.Second)
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}
-	out := h.readAll("out")
+	out := h.readAll(h.out)
 	var vals []string
 	for _, o := range out {
 		vals = append(vals, string(o.Value))
@@ -130,10 +131,10 @@ func TestOutputsNamedMultipleAndFailuresToDLQ(t *testing.T) {
 	if nulls != 1 {
 		t.Fatalf("the null key and value must stay null: %d null records", nulls)
 	}
-	if a := h.readAll("alerts"); len(a) != 1 || string(a[0].Value) != "ALERT" {
+	if a := h.readAll(h.alerts); len(a) != 1 || string(a[0].Value) != "ALERT" {
 		t.Fatalf("named output: %+v", a)
 	}
-	dlq := h.readAll("s.dlq")
+	dlq := h.readAll(h.dlq)
 	want := []struct{ key, kind, errText string }{
 		{"b", KindNodeError, "value: expected a number"},
 		{"e", KindUnknownOutput, `node emitted to output "nope", which stage "s" does not define (outputs: alerts, default)`},
@@ -147,7 +148,7 @@ func TestOutputsNamedMultipleAndFailuresToDLQ(t *testing.T) {
 		if string(d.Key) != w.key || header(d, HeaderErrorKind) != w.kind || header(d, HeaderError) != w.errText {
 			t.Fatalf("dlq[%d]: key %q kind %q error %q; want %+v", i, d.Key, header(d, HeaderErrorKind), header(d, HeaderError), w)
 		}
-		if header(d, HeaderSourceTopic) != "in" || header(d, HeaderSourceOffset) == "" || header(d, HeaderAttempts) != "1" || header(d, HeaderStage) != "s" {
+		if header(d, HeaderSourceTopic) != h.in || header(d, HeaderSourceOffset) == "" || header(d, HeaderAttempts) != "1" || header(d, HeaderStage) != "s" {
 			t.Fatalf("dlq[%d] lineage headers: %+v", i, d.Headers)
 		}
 	}
@@ -158,7 +159,7 @@ func TestOutputsNamedMultipleAndFailuresToDLQ(t *testing.T) {
 
 func TestNodeKilledMidStreamLosesNothing(t *testing.T) {
 	h := newHarness(t, 3)
-	in := records(6000, 30)
+	in := records(h.in, 6000, 30)
 	h.produce(in...)
 	pids := t.TempDir()
 	st := h.stageConfig(func(s *config.Stage) {
@@ -169,7 +170,7 @@ func TestNodeKilledMidStreamLosesNothing(t *testing.T) {
 	killed := 0
 	for killed < 4 {
 		time.Sleep(300 * time.Millisecond)
-		if h.count("out") >= int64(len(in)) {
+		if h.count(h.out) >= int64(len(in)) {
 			break
 		}
 		entries, _ := os.ReadDir(pids)
@@ -184,11 +185,11 @@ func TestNodeKilledMidStreamLosesNothing(t *testing.T) {
 	if killed == 0 {
 		t.Fatal("the test killed no node")
 	}
-	h.waitCount("out", int64(len(in)), 60*time.Second)
+	h.waitCount(h.out, int64(len(in)), 60*time.Second)
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}
-	out := h.readAll("out")
+	out := h.readAll(h.out)
 	// At-least-once: a killed node's in-flight records are re-sent, and
 	// outputs produced before the kill may repeat, but none may be lost
 	// and each key stays in order.
@@ -227,24 +228,24 @@ func poisonCase(t *testing.T, poison string, kind, reasonPart string, mods ...fu
 	h := newHarness(t, 1)
 	var in []*kgo.Record
 	for i := range 200 {
-		in = append(in, &kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte("k:" + strconv.Itoa(1000+i))})
+		in = append(in, &kgo.Record{Topic: h.in, Key: []byte("k"), Value: []byte("k:" + strconv.Itoa(1000+i))})
 	}
-	all := append(append(append([]*kgo.Record{}, in[:100]...), &kgo.Record{Topic: "in", Key: []byte("poison"), Value: []byte(poison)}), in[100:]...)
+	all := append(append(append([]*kgo.Record{}, in[:100]...), &kgo.Record{Topic: h.in, Key: []byte("poison"), Value: []byte(poison)}), in[100:]...)
 	h.produce(all...)
 	st := h.stageConfig(append([]func(*config.Stage){func(s *config.Stage) { s.Retries = 2; s.Batch.MaxRecords = 20 }}, mods...)...)
 	r := h.start(st)
-	h.waitCount("s.dlq", 1, 60*time.Second)
-	h.waitCount("out", int64(len(in)), 60*time.Second)
+	h.waitCount(h.dlq, 1, 60*time.Second)
+	h.waitCount(h.out, int64(len(in)), 60*time.Second)
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}
-	out := h.readAll("out")
+	out := h.readAll(h.out)
 	// Before the crash the node may already have answered earlier records
 	// of a pipelined batch: those were produced once. Re-sent records can
 	// only repeat if a crash happened after they were produced, which
 	// isolation prevents, so we expect exactly once here.
 	checkExactlyOnceInOrder(t, in, out)
-	dlq := h.readAll("s.dlq")
+	dlq := h.readAll(h.dlq)
 	if len(dlq) != 1 {
 		t.Fatalf("dlq holds %d records, want 1", len(dlq))
 	}
@@ -353,9 +354,9 @@ func (r *running) stopWhenDone(t *testing.T) error {
 
 func TestNodeStderrIsLoggedWithStageAndWorker(t *testing.T) {
 	h := newHarness(t, 1)
-	h.produce(&kgo.Record{Topic: "in", Value: []byte("log:hello from the node")})
+	h.produce(&kgo.Record{Topic: h.in, Value: []byte("log:hello from the node")})
 	r := h.start(h.stageConfig(func(s *config.Stage) { s.Workers = 1 }))
-	h.waitCount("out", 1, 30*time.Second)
+	h.waitCount(h.out, 1, 30*time.Second)
 	r.stop(t)
 	entries := h.logs.FilterMessage("hello from the node").All()
 	if len(entries) != 1 {
@@ -369,7 +370,7 @@ func TestNodeStderrIsLoggedWithStageAndWorker(t *testing.T) {
 
 func TestSoftStopCommitsAndRestartResumesWithoutDuplicates(t *testing.T) {
 	h := newHarness(t, 3)
-	in := records(8000, 40)
+	in := records(h.in, 8000, 40)
 	h.produce(in...)
 	st := h.stageConfig(func(s *config.Stage) {
 		s.Node.Env = map[string]string{"TESTNODE_DELAY": "200us"}
@@ -377,32 +378,32 @@ func TestSoftStopCommitsAndRestartResumesWithoutDuplicates(t *testing.T) {
 		s.Batch.MaxRecords = 50
 	})
 	r := h.start(st)
-	h.waitCount("out", 2000, 60*time.Second)
+	h.waitCount(h.out, 2000, 60*time.Second)
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}
-	mid := h.count("out")
+	mid := h.count(h.out)
 	if mid >= int64(len(in)) {
 		t.Fatalf("the stop came too late to test a resume (%d of %d done)", mid, len(in))
 	}
 	var committed int64
-	for _, o := range h.committed(st.Group) {
+	for _, o := range h.committed(h.group) {
 		committed += o
 	}
 	if committed != mid {
 		t.Fatalf("after a soft stop the committed offsets (%d) must match what was produced (%d)", committed, mid)
 	}
 	r2 := h.start(st)
-	h.waitCount("out", int64(len(in)), 60*time.Second)
+	h.waitCount(h.out, int64(len(in)), 60*time.Second)
 	if err := r2.stop(t); err != nil {
 		t.Fatal(err)
 	}
-	checkExactlyOnceInOrder(t, in, h.readAll("out"))
+	checkExactlyOnceInOrder(t, in, h.readAll(h.out))
 }
 
 func TestWindowBoundsInFlightRecords(t *testing.T) {
 	h := newHarness(t, 2)
-	h.produce(records(3000, 10)...)
+	h.produce(records(h.in, 3000, 10)...)
 	st := h.stageConfig(func(s *config.Stage) {
 		s.Window.Records = 200
 		s.Batch.MaxRecords = 20
@@ -410,7 +411,7 @@ func TestWindowBoundsInFlightRecords(t *testing.T) {
 	})
 	r := h.start(st)
 	maxSeen := 0
-	for h.count("out") < 1000 {
+	for h.count(h.out) < 1000 {
 		if n := r.s.Stats().InFlightRecords; n > maxSeen {
 			maxSeen = n
 		}
@@ -424,27 +425,27 @@ func TestWindowBoundsInFlightRecords(t *testing.T) {
 
 func TestRebalanceBetweenTwoInstancesLosesNothing(t *testing.T) {
 	h := newHarness(t, 4)
-	in := records(12000, 60)
+	in := records(h.in, 12000, 60)
 	h.produce(in...)
 	st := h.stageConfig(func(s *config.Stage) {
 		s.Workers = 1
 		s.Node.Env = map[string]string{"TESTNODE_DELAY": "100us"}
 	})
 	a := h.start(st)
-	h.waitCount("out", 2000, 60*time.Second)
+	h.waitCount(h.out, 2000, 60*time.Second)
 	b := h.start(st) // joins the group: partitions move from a to b
-	h.waitCount("out", 6000, 60*time.Second)
+	h.waitCount(h.out, 6000, 60*time.Second)
 	if err := a.stop(t); err != nil { // leaves: b takes everything
 		t.Fatal(err)
 	}
-	h.waitCount("out", int64(len(in)), 60*time.Second)
+	h.waitCount(h.out, int64(len(in)), 60*time.Second)
 	if err := b.stop(t); err != nil {
 		t.Fatal(err)
 	}
 	if a.s.Stats().Consumed == 0 || b.s.Stats().Consumed == 0 {
 		t.Fatalf("both instances should have worked: a %+v b %+v", a.s.Stats(), b.s.Stats())
 	}
-	out := h.readAll("out")
+	out := h.readAll(h.out)
 	seen := map[string]int{}
 	for _, o := range out {
 		seen[string(o.Value)]++
@@ -455,7 +456,7 @@ func TestRebalanceBetweenTwoInstancesLosesNothing(t *testing.T) {
 		}
 	}
 	checkKeyOrder(t, dedupe(out))
-	ends, committed := h.endOffsets(), h.committed(st.Group)
+	ends, committed := h.endOffsets(), h.committed(h.group)
 	for p, end := range ends {
 		if committed[p] != end {
 			t.Fatalf("partition %d: committed %d, end %d", p, committed[p], end)
@@ -468,20 +469,22 @@ func TestRecordOverTheFrameLimitGoesToDLQ(t *testing.T) {
 	h := newHarness(t, 1)
 	big := bytes.Repeat([]byte("x"), 100<<10)
 	h.produce(
-		&kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte("k:1")},
-		&kgo.Record{Topic: "in", Key: []byte("big"), Value: big},
-		&kgo.Record{Topic: "in", Key: []byte("k"), Value: []byte("k:2")},
+		&kgo.Record{Topic: h.in, Key: []byte("k"), Value: []byte("k:1")},
+		&kgo.Record{Topic: h.in, Key: []byte("big"), Value: big},
+		&kgo.Record{Topic: h.in, Key: []byte("k"), Value: []byte("k:2")},
 	)
+	// topic, partition, offset, timestamp, key, value, header count
+	frameBytes := 4 + len(h.in) + 4 + 8 + 8 + 4 + len("big") + 4 + len(big) + 4
 	r := h.start(h.stageConfig(func(s *config.Stage) {
 		s.MaxFrame = 64 << 10
 		s.Batch.MaxBytes = 64 << 10
 	}))
-	h.waitCount("out", 2, 30*time.Second)
-	h.waitCount("s.dlq", 1, 30*time.Second)
+	h.waitCount(h.out, 2, 30*time.Second)
+	h.waitCount(h.dlq, 1, 30*time.Second)
 	r.stop(t)
-	d := h.readAll("s.dlq")[0]
+	d := h.readAll(h.dlq)[0]
 	if !bytes.Equal(d.Value, big) || header(d, HeaderErrorKind) != KindTooLarge ||
-		header(d, HeaderError) != "record takes 102441 bytes in a batch frame, over the node frame limit (max_frame 65536)" {
+		header(d, HeaderError) != fmt.Sprintf("record takes %d bytes in a batch frame, over the node frame limit (max_frame 65536)", frameBytes) {
 		t.Fatalf("dlq: kind %q error %q", header(d, HeaderErrorKind), header(d, HeaderError))
 	}
 	if s := r.s.Stats(); s.NodeRestarts != 0 {
@@ -493,11 +496,11 @@ func TestRecordOverTheFrameLimitGoesToDLQ(t *testing.T) {
 func TestOneMiBRecordPasses(t *testing.T) {
 	h := newHarness(t, 1)
 	big := bytes.Repeat([]byte("y"), 1<<20)
-	h.produce(&kgo.Record{Topic: "in", Key: []byte("big"), Value: big})
+	h.produce(&kgo.Record{Topic: h.in, Key: []byte("big"), Value: big})
 	r := h.start(h.stageConfig())
-	h.waitCount("out", 1, 30*time.Second)
+	h.waitCount(h.out, 1, 30*time.Second)
 	r.stop(t)
-	if out := h.readAll("out"); !bytes.Equal(out[0].Value, big) {
+	if out := h.readAll(h.out); !bytes.Equal(out[0].Value, big) {
 		t.Fatal("the 1 MiB record changed on the way")
 	}
 }

@@ -30,7 +30,7 @@ func startKafka(t *testing.T) string {
 // admin returns a kadm client for addr, closed at the end of the test.
 func admin(t *testing.T, addr string) *kadm.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(addr, ",")...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/testbroker"
 )
 
 // freeAddr returns a loopback address with a port nobody listens on.
@@ -37,8 +39,22 @@ func buildFilter(t *testing.T) string {
 	return bin
 }
 
-// filterPipeline is config/examples/filter.yaml with the node at bin.
-func filterPipeline(t *testing.T, bin string) string {
+// filterTopics are the topic names of config/examples/filter.yaml, made
+// unique when the test shares a real broker.
+type filterTopics struct{ parsed, clean, dlq, pipeline string }
+
+func exampleTopics() filterTopics {
+	return filterTopics{"events.parsed", "events.clean", "filter.dlq", "filter-demo"}
+}
+
+func uniqueTopics(t *testing.T) filterTopics {
+	return filterTopics{testbroker.Name(t, "events.parsed"), testbroker.Name(t, "events.clean"),
+		testbroker.Name(t, "filter.dlq"), testbroker.Name(t, "filter-demo")}
+}
+
+// filterPipeline is config/examples/filter.yaml with the node at bin and
+// the topic and pipeline names of names.
+func filterPipeline(t *testing.T, bin string, names filterTopics) string {
 	t.Helper()
 	data, err := os.ReadFile("../../config/examples/filter.yaml")
 	if err != nil {
@@ -48,6 +64,10 @@ func filterPipeline(t *testing.T, bin string) string {
 	if text == string(data) {
 		t.Fatal("the example no longer names bin/nodes/filter")
 	}
+	ex := exampleTopics()
+	text = strings.NewReplacer(ex.parsed+":", names.parsed+":", ex.clean+":", names.clean+":", ex.dlq+":", names.dlq+":",
+		"input: "+ex.parsed, "input: "+names.parsed, "default: "+ex.clean, "default: "+names.clean,
+		"dlq: "+ex.dlq, "dlq: "+names.dlq, "pipeline: "+ex.pipeline, "pipeline: "+names.pipeline).Replace(text)
 	return writeFile(t, "filter.yaml", text)
 }
 
@@ -77,10 +97,22 @@ func sensorEvents(n int) (lines []string, invalid int) {
 // every input exactly once into events.clean or filter.dlq, in
 // per-partition order, each DLQ record with its reason; and a restart on
 // the same data directory resumes without reprocessing.
+//
+// On kfake (no real broker configured) it exercises the embedded broker
+// and its data directory; against Apache Kafka (SLUICE_TEST_BROKERS or
+// testcontainers) it runs up with --brokers and uniquely named topics.
 func TestUpConservesRecords(t *testing.T) {
-	cfg := filterPipeline(t, buildFilter(t))
+	b := testbroker.Get(t)
+	names := exampleTopics()
 	addr := freeAddr(t)
 	dataDir := t.TempDir()
+	args := []string{"--data-dir", dataDir, "--embedded-addr", addr}
+	if b.Real {
+		names = uniqueTopics(t)
+		addr = strings.Join(b.Addrs, ",")
+		args = []string{"--brokers", addr}
+	}
+	cfg := filterPipeline(t, buildFilter(t), names)
 	t.Setenv("SLUICE_BROKERS", "")
 
 	startUp := func() (stop func()) {
@@ -88,16 +120,16 @@ func TestUpConservesRecords(t *testing.T) {
 		var stderr syncBuffer
 		done := make(chan error, 1)
 		go func() {
-			done <- runIn(ctx, "", &syncBuffer{}, &stderr, "up", "--config", cfg, "--data-dir", dataDir, "--embedded-addr", addr, "--log-format", "json")
+			done <- runIn(ctx, "", &syncBuffer{}, &stderr, append([]string{"up", "--config", cfg, "--log-format", "json"}, args...)...)
 		}()
-		deadline := time.Now().Add(30 * time.Second)
-		for !strings.Contains(stderr.String(), "pipeline filter-demo up") {
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(stderr.String(), "pipeline "+names.pipeline+" up") {
 			if time.Now().After(deadline) {
 				t.Fatalf("up did not start:\n%s", stderr.String())
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		if !strings.Contains(stderr.String(), "embedded broker, data in "+filepath.Join(dataDir, "broker")) {
+		if want := "embedded broker, data in " + filepath.Join(dataDir, "broker"); !b.Real && !strings.Contains(stderr.String(), want) {
 			t.Fatalf("up should say it started the embedded broker:\n%s", stderr.String())
 		}
 		return func() {
@@ -110,19 +142,19 @@ func TestUpConservesRecords(t *testing.T) {
 
 	stop := startUp()
 	lines, invalid := sensorEvents(3000)
-	_, errOut := mustSluice(t, strings.Join(lines[:2000], "\n")+"\n", "produce", "events.parsed", "--brokers", addr, "--key-field", "sensor_id")
-	if !strings.Contains(errOut, "produced 2000 records to events.parsed") {
+	_, errOut := mustSluice(t, strings.Join(lines[:2000], "\n")+"\n", "produce", names.parsed, "--brokers", addr, "--key-field", "sensor_id")
+	if !strings.Contains(errOut, "produced 2000 records to "+names.parsed) {
 		t.Fatalf("produce said %q", errOut)
 	}
-	waitTotal(t, addr, 2000)
+	waitTotal(t, addr, names, 2000)
 	stop()
 
 	// Restart on the same data: the group resumes from its committed offsets.
 	stop = startUp()
-	mustSluice(t, strings.Join(lines[2000:], "\n")+"\n", "produce", "events.parsed", "--brokers", addr, "--key-field", "sensor_id")
-	waitTotal(t, addr, 3000)
+	mustSluice(t, strings.Join(lines[2000:], "\n")+"\n", "produce", names.parsed, "--brokers", addr, "--key-field", "sensor_id")
+	waitTotal(t, addr, names, 3000)
 	time.Sleep(300 * time.Millisecond) // anything extra would show up now
-	clean, dlq := readTopic(t, addr, "events.clean"), readTopic(t, addr, "filter.dlq")
+	clean, dlq := readTopic(t, addr, names.clean), readTopic(t, addr, names.dlq)
 	stop()
 
 	if len(clean)+len(dlq) != len(lines) || len(dlq) != invalid {
@@ -175,14 +207,14 @@ func hdr(r *kgo.Record, key string) string {
 	return ""
 }
 
-// waitTotal waits until events.clean and filter.dlq hold n records together.
-func waitTotal(t *testing.T, addr string, n int64) {
+// waitTotal waits until the clean and DLQ topics hold n records together.
+func waitTotal(t *testing.T, addr string, names filterTopics, n int64) {
 	t.Helper()
 	adm := admin(t, addr)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var total int64
-		for _, topic := range []string{"events.clean", "filter.dlq"} {
+		for _, topic := range []string{names.clean, names.dlq} {
 			ends, err := adm.ListEndOffsets(context.Background(), topic)
 			if err == nil {
 				ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
@@ -208,7 +240,7 @@ func readTopic(t *testing.T, addr, topic string) []*kgo.Record {
 	}
 	var want int64
 	ends.Each(func(o kadm.ListedOffset) { want += o.Offset })
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(addr, ",")...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}
