@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 DEMO_DIR := .sluice/demo
 
-.PHONY: help build nodes run test test-race fuzz bench clean
+.PHONY: help build nodes run test test-kafka test-race fuzz bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,6 +21,9 @@ test: ## the test suite (kfake: the real Kafka protocol, in process)
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
+test-kafka: build ## the integration suite against Apache Kafka (start it with make kafka-up; SLUICE_TEST_BROKERS to point elsewhere)
+	SLUICE_TEST_BROKERS=$${SLUICE_TEST_BROKERS:-127.0.0.1:$${KAFKA_PORT:-9092}} $(GO) test -count=1 ./stream/ ./cmd/sluice/
+
 test-race: ## the test suite under the race detector
 	$(GO) test -count=1 -race ./...
 
@@ -33,3 +36,20 @@ bench: build ## ceiling vs filter stage on the embedded broker, and codec benchm
 
 clean: ## remove build output and local broker data
 	rm -rf $(BIN) .sluice
+
+# Apache Kafka 4.1.1 on this machine without Docker (needs Java 17 + Maven;
+# the first start downloads it into .cache/kafka/): scripts/kafka.sh.
+# KAFKA_PORT=19092 picks another port (controller on KAFKA_PORT+1).
+.PHONY: kafka-up kafka-down kafka-status kafka-logs
+
+kafka-up: build ## start Apache Kafka on 127.0.0.1:9092, no Docker (Java 17 + Maven; KAFKA_PORT=N for another port)
+	./scripts/kafka.sh up
+
+kafka-down: ## stop that Kafka; WIPE=1 also deletes its topics and data
+	./scripts/kafka.sh down $(if $(filter 1 yes true,$(WIPE)),--wipe)
+
+kafka-status: ## is that Kafka running, on which port, with which pid
+	@./scripts/kafka.sh status || true
+
+kafka-logs: ## the last 100 lines of that Kafka's log
+	@./scripts/kafka.sh logs
