@@ -30,9 +30,9 @@ test-race: ## the test suite under the race detector
 fuzz: ## fuzz the protocol frame decoder for 60s
 	$(GO) test ./stream/protocol -run '^$$' -fuzz FuzzDecode -fuzztime 60s
 
-bench: build ## ceiling vs filter stage on the embedded broker, and codec benchmarks
+bench: build ## codec benchmarks, then ceiling vs filter stage (BENCH_FLAGS="--brokers 127.0.0.1:9092" for Apache Kafka)
 	$(GO) test ./stream/protocol ./adapters/go -run '^$$' -bench . -benchmem
-	$(BIN)/sluice bench
+	$(BIN)/sluice bench $(BENCH_FLAGS)
 
 clean: ## remove build output and local broker data
 	rm -rf $(BIN) .sluice
