@@ -184,6 +184,10 @@ func Decode(payload []byte) (Message, error) {
 		m = decodeBatch(d)
 	case TypeResults:
 		m = decodeResults(d)
+	case TypeFileBatch:
+		m = &FileBatch{ID: d.u64("batch id"), Count: d.u32("record count"), Path: d.str("path")}
+	case TypeFileAck:
+		m = &FileAck{ID: d.u64("batch id"), Path: d.str("path")}
 	case TypeShutdown:
 		m = &Shutdown{}
 	case TypeFatal:

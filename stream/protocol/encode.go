@@ -146,6 +146,13 @@ func Append(dst []byte, m Message) ([]byte, error) {
 		for i := range m.Results {
 			dst = AppendResult(dst, &m.Results[i])
 		}
+	case *FileBatch:
+		dst = AppendU64(dst, m.ID)
+		dst = AppendU32(dst, m.Count)
+		dst = AppendString(dst, m.Path)
+	case *FileAck:
+		dst = AppendU64(dst, m.ID)
+		dst = AppendString(dst, m.Path)
 	case *Shutdown:
 	case *Fatal:
 		dst = AppendString(dst, m.Message)

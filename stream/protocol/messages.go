@@ -6,8 +6,8 @@ const Version uint16 = 1
 // MsgType is the first byte of every frame payload.
 type MsgType uint8
 
-// Message types of protocol v1. Types 0x07 and 0x08 are reserved for files
-// mode (the runtime spools a batch to a file and the frame carries its path).
+// Message types of protocol v1. Types 0x07 and 0x08 are files mode: the
+// runtime spools a batch to a file and the frame carries its path.
 const (
 	TypeHello     MsgType = 0x01 // runtime -> node: version, stage, settings
 	TypeHelloAck  MsgType = 0x02 // node -> runtime: version, name, features
@@ -15,8 +15,8 @@ const (
 	TypeResults   MsgType = 0x04 // node -> runtime: one result per record of a batch
 	TypeShutdown  MsgType = 0x05 // runtime -> node: drain, answer, exit
 	TypeFatal     MsgType = 0x06 // node -> runtime: the node cannot go on (message)
-	TypeFileBatch MsgType = 0x07 // reserved: files mode batch
-	TypeFileAck   MsgType = 0x08 // reserved: files mode answer
+	TypeFileBatch MsgType = 0x07 // runtime -> node: a batch spooled to an NDJSON file (files mode)
+	TypeFileAck   MsgType = 0x08 // node -> runtime: the batch's results, in an NDJSON file
 )
 
 func (t MsgType) String() string {
@@ -48,7 +48,8 @@ const (
 	// FeatureBatchHandler: the node processes whole batches at once
 	// (informational; the wire format is the same).
 	FeatureBatchHandler Features = 1 << 0
-	// FeatureFiles: the node works in files mode (reserved).
+	// FeatureFiles: the node works in files mode: it receives FileBatch
+	// frames instead of Batch frames and answers with FileAck.
 	FeatureFiles Features = 1 << 1
 )
 
@@ -130,6 +131,22 @@ type Results struct {
 	Results []Result
 }
 
+// FileBatch is a batch in files mode: Count records are in the NDJSON file
+// at Path (see docs/protocol.md for the line format). IDs are shared with
+// Batch: one sequence per node.
+type FileBatch struct {
+	ID    uint64
+	Count uint32
+	Path  string
+}
+
+// FileAck answers the FileBatch with the same ID: Path is an NDJSON file
+// with one result line per record, in order.
+type FileAck struct {
+	ID   uint64
+	Path string
+}
+
 // Shutdown asks the node to answer every batch it has received, then exit 0.
 type Shutdown struct{}
 
@@ -138,9 +155,11 @@ type Fatal struct {
 	Message string
 }
 
-func (*Hello) Type() MsgType    { return TypeHello }
-func (*HelloAck) Type() MsgType { return TypeHelloAck }
-func (*Batch) Type() MsgType    { return TypeBatch }
-func (*Results) Type() MsgType  { return TypeResults }
-func (*Shutdown) Type() MsgType { return TypeShutdown }
-func (*Fatal) Type() MsgType    { return TypeFatal }
+func (*Hello) Type() MsgType     { return TypeHello }
+func (*HelloAck) Type() MsgType  { return TypeHelloAck }
+func (*Batch) Type() MsgType     { return TypeBatch }
+func (*Results) Type() MsgType   { return TypeResults }
+func (*Shutdown) Type() MsgType  { return TypeShutdown }
+func (*FileBatch) Type() MsgType { return TypeFileBatch }
+func (*FileAck) Type() MsgType   { return TypeFileAck }
+func (*Fatal) Type() MsgType     { return TypeFatal }

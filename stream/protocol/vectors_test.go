@@ -57,6 +57,8 @@ type jsonMsg struct {
 	Records     []jsonRecord      `json:"records,omitempty"`
 	Results     []jsonResult      `json:"results,omitempty"`
 	Message     string            `json:"message,omitempty"`
+	Count       uint32            `json:"count,omitempty"`
+	Path        string            `json:"path,omitempty"`
 }
 
 type jsonHeader struct {
@@ -132,6 +134,10 @@ func toJSON(m Message) jsonMsg {
 		}
 	case *Fatal:
 		j.Message = m.Message
+	case *FileBatch:
+		j.ID, j.Count, j.Path = m.ID, m.Count, m.Path
+	case *FileAck:
+		j.ID, j.Path = m.ID, m.Path
 	}
 	return j
 }
@@ -172,6 +178,10 @@ func fromJSON(t *testing.T, j jsonMsg) Message {
 		return &Shutdown{}
 	case "fatal":
 		return &Fatal{j.Message}
+	case "file_batch":
+		return &FileBatch{j.ID, j.Count, j.Path}
+	case "file_ack":
+		return &FileAck{j.ID, j.Path}
 	}
 	t.Fatalf("unknown message type %q in vectors", j.Type)
 	return nil
@@ -317,6 +327,9 @@ func validMessages() []namedMsg {
 		{"results_empty", toRuntime, &Results{ID: 1, Results: []Result{}}},
 		{"shutdown", toNode, &Shutdown{}},
 		{"fatal", toRuntime, &Fatal{Message: "unsupported protocol version 2; this node speaks 1"}},
+		{"hello_ack_files_mode", toRuntime, &HelloAck{Version: 1, Name: "archive", NodeVersion: "0.1.0", Features: FeatureFiles}},
+		{"file_batch", toNode, &FileBatch{ID: 3, Count: 500, Path: "/tmp/sluice-archive-w0/batch-3.ndjson"}},
+		{"file_ack", toRuntime, &FileAck{ID: 3, Path: "/tmp/sluice-archive-w0/batch-3.results.ndjson"}},
 	}
 }
 
@@ -331,6 +344,7 @@ func invalidFrames() []badFrame {
 	return []badFrame{
 		{"zero_length", []byte{0, 0, 0, 0}, 1024, "malformed"},
 		{"unknown_type", []byte{0, 0, 0, 1, 0x42}, 1024, "malformed"},
+		{"file_ack_truncated_path", []byte{0, 0, 0, 15, 0x08, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 9, 'a', 'b'}, 1024, "malformed"},
 		{"truncated_string", []byte{0, 0, 0, 7, 0x06, 0, 0, 0, 9, 'a', 'b'}, 1024, "malformed"},
 		{"trailing_bytes", []byte{0, 0, 0, 2, 0x05, 0xAA}, 1024, "malformed"},
 		{"hostile_record_count", []byte{0, 0, 0, 13, 0x03, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF}, 1024, "malformed"},
