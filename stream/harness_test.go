@@ -258,4 +258,3 @@ func records(topic string, n, keys int) []*kgo.Record {
 	}
 	return out
 }
-

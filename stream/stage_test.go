@@ -504,3 +504,49 @@ func TestOneMiBRecordPasses(t *testing.T) {
 		t.Fatal("the 1 MiB record changed on the way")
 	}
 }
+
+// Files mode: the same outputs, DLQ records and crash handling as frames.
+func TestFilesModeNode(t *testing.T) {
+	h := newHarness(t, 2)
+	in := records(h.in, 2000, 20)
+	bin := []byte{0, 0xff, 0x80}
+	extra := []*kgo.Record{
+		{Topic: h.in, Key: []byte("b"), Value: bin, Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("v")}}},
+		{Topic: h.in, Key: []byte("f"), Value: []byte("fail:no disk")},
+		{Topic: h.in, Key: []byte("m"), Value: []byte("multi:2")},
+		{Topic: h.in, Key: []byte("c"), Value: []byte("crash")},
+	}
+	h.produce(append(in, extra...)...)
+	r := h.start(h.stageConfig(func(s *config.Stage) {
+		s.Node.Env = map[string]string{"TESTNODE_FILES": "1"}
+		s.Retries = 2
+	}))
+	h.waitCount(h.out, int64(len(in)+3), 60*time.Second)
+	h.waitCount(h.dlq, 2, 60*time.Second)
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	out := h.readAll(h.out)
+	var plain []*kgo.Record
+	var sawBinary bool
+	for _, o := range out {
+		switch {
+		case bytes.Equal(o.Value, bin):
+			sawBinary = header(o, "h") == "v"
+		case strings.HasPrefix(string(o.Value), "multi:"):
+		default:
+			plain = append(plain, o)
+		}
+	}
+	if !sawBinary {
+		t.Fatal("the binary record (and its header) did not come through files mode intact")
+	}
+	checkExactlyOnceInOrder(t, in, plain)
+	kinds := map[string]string{}
+	for _, d := range h.readAll(h.dlq) {
+		kinds[string(d.Value)] = header(d, HeaderErrorKind) + ": " + header(d, HeaderError)
+	}
+	if kinds["fail:no disk"] != "node-error: no disk" || !strings.HasPrefix(kinds["crash"], "crash: node failed 2 times") {
+		t.Fatalf("dlq: %v", kinds)
+	}
+}

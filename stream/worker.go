@@ -3,6 +3,7 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -35,11 +36,13 @@ type worker struct {
 
 	consecutiveCrashes int
 	startFailures      int
+	spool              *spool // files mode only, made on first use
 }
 
 type sentBatch struct {
 	id   uint64
 	recs []*inflight
+	path string // files mode: the spool file
 }
 
 func newWorker(s *Stage, id int) *worker {
@@ -116,6 +119,9 @@ func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
 // everything queued and sent is done; hard: at once) or fails.
 func (w *worker) run() {
 	defer func() {
+		if w.spool != nil {
+			defer w.spool.remove()
+		}
 		if w.proc == nil {
 			return
 		}
@@ -235,12 +241,40 @@ func (w *worker) fill() {
 		}
 		w.nextID++
 		b := &sentBatch{id: w.nextID, recs: recs}
+		frame := w.encode
+		if w.proc.ack.Features&protocol.FeatureFiles != 0 {
+			frame = w.spoolBatch
+		}
+		buf, err := frame(b)
+		if err != nil {
+			w.requeue(recs)
+			w.s.fail(fmt.Errorf("stage %q: %w", w.s.cfg.Name, err))
+			return
+		}
 		w.sent = append(w.sent, b)
-		w.proc.writes <- w.encode(b)
+		w.proc.writes <- buf
 	}
 }
 
-func (w *worker) encode(b *sentBatch) []byte {
+// spoolBatch writes b to a spool file (files mode) and returns the
+// file_batch frame naming it.
+func (w *worker) spoolBatch(b *sentBatch) ([]byte, error) {
+	if w.spool == nil {
+		sp, err := newSpool(w.s.cfg.Name, w.id)
+		if err != nil {
+			return nil, err
+		}
+		w.spool = sp
+	}
+	path, err := w.spool.writeBatch(b.id, b.recs)
+	if err != nil {
+		return nil, fmt.Errorf("files mode: spooling batch %d: %w", b.id, err)
+	}
+	b.path = path
+	return protocol.Append(nil, &protocol.FileBatch{ID: b.id, Count: uint32(len(b.recs)), Path: path})
+}
+
+func (w *worker) encode(b *sentBatch) ([]byte, error) {
 	var buf []byte
 	select {
 	case buf = <-w.proc.written:
@@ -257,7 +291,7 @@ func (w *worker) encode(b *sentBatch) []byte {
 			buf = protocol.AppendHeader(buf, h.Key, h.Value)
 		}
 	}
-	return protocol.EndFrame(buf, start)
+	return protocol.EndFrame(buf, start), nil
 }
 
 // wait blocks for the next event: an answer, new work, the node's exit, a
@@ -325,6 +359,21 @@ func (w *worker) apply(m protocol.Message) error {
 			w.isolate = max(w.isolate-len(b.recs), 0)
 		}
 		return nil
+	case *protocol.FileAck:
+		if len(w.sent) == 0 || w.sent[0].path == "" {
+			return fmt.Errorf("node sent a file_ack for batch %d, but no files-mode batch is in flight", m.ID)
+		}
+		b := w.sent[0]
+		if m.ID != b.id {
+			return fmt.Errorf("node answered batch %d, expected batch %d (answers must come in order)", m.ID, b.id)
+		}
+		results, err := readResults(m.Path, len(b.recs), int(w.s.cfg.MaxFrame))
+		if err != nil {
+			return err
+		}
+		os.Remove(m.Path)
+		os.Remove(b.path)
+		return w.apply(&protocol.Results{ID: m.ID, Results: results})
 	case *protocol.Fatal:
 		return fmt.Errorf("node gave up: %s", m.Message)
 	default:
@@ -347,6 +396,9 @@ func (w *worker) crash(reason error, kind string) {
 	var recs []*inflight
 	for _, b := range w.sent {
 		recs = append(recs, b.recs...)
+		if b.path != "" {
+			os.Remove(b.path)
+		}
 	}
 	w.sent = nil
 	w.log.Warn("node failed; restarting it", zap.String("kind", kind), zap.Error(reason), zap.Int("records_in_flight", len(recs)))

@@ -16,7 +16,8 @@
 //
 // Environment: TESTNODE_EXIT_AT_START=1 exits before the handshake;
 // TESTNODE_ACK_VERSION=N answers the handshake with version N;
-// TESTNODE_PIDDIR=dir writes dir/<pid>; TESTNODE_DELAY=duration sleeps per record.
+// TESTNODE_PIDDIR=dir writes dir/<pid>; TESTNODE_DELAY=duration sleeps per record;
+// TESTNODE_FILES=1 speaks files mode (spool files instead of batch frames).
 package main
 
 import (
@@ -40,6 +41,13 @@ func main() {
 	}
 	if v := os.Getenv("TESTNODE_ACK_VERSION"); v != "" {
 		ackVersion(v)
+		return
+	}
+	if os.Getenv("TESTNODE_FILES") == "1" {
+		if err := serveFiles(); err != nil {
+			fmt.Fprintln(os.Stderr, "testnode files mode:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if dir := os.Getenv("TESTNODE_PIDDIR"); dir != "" {
