@@ -35,6 +35,7 @@ type nodeProc struct {
 
 	stderrMu   sync.Mutex
 	lastStderr string
+	log        *zap.Logger
 }
 
 type nodeAnswer struct {
@@ -78,6 +79,7 @@ func startNode(ctx context.Context, st *config.Stage, worker int, depth int, log
 		answers: make(chan nodeAnswer, depth+2),
 		exited:  make(chan struct{}),
 		done:    make(chan struct{}),
+		log:     log,
 	}
 	var pipes sync.WaitGroup
 	pipes.Add(2)
@@ -257,6 +259,7 @@ func (p *nodeProc) shutdown(timeout time.Duration) {
 	select {
 	case <-p.exited:
 	case <-time.After(timeout):
+		p.log.Warn("node did not exit after the shutdown request; killed", zap.Duration("timeout", timeout))
 		p.kill()
 	}
 	p.once.Do(func() {})

@@ -8,6 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/sluicehq/sluice/internal/testbroker"
 )
 
 // tailJSON runs tail with --format json and decodes its lines.
@@ -41,8 +45,10 @@ func str(p *string) string {
 
 func TestProduceKeyFieldThenTail(t *testing.T) {
 	addr := startKafka(t)
-	path := writeFile(t, "sensors.yaml", pipelineYAML)
+	path, names := writeSensors(t)
 	mustSluice(t, "", "topics", "create", "--config", path, "--brokers", addr)
+	waitTopics(t, addr, names.parsed, names.clean, names.dlq)
+	topic := names.parsed
 
 	// 30 readings of 5 sensors, keyed by sensor_id (strings and numbers),
 	// plus blank lines (skipped), a CRLF line, a line that is not JSON and
@@ -65,13 +71,13 @@ func TestProduceKeyFieldThenTail(t *testing.T) {
 	in.WriteString("not json") // no final newline
 	values = append(values, `{"seq":30}`, "not json")
 
-	_, stderr := mustSluice(t, in.String(), "produce", "events.parsed", "--key-field", "sensor_id", "--brokers", addr)
-	want := "produced 32 records to events.parsed\n2 lines had no \"sensor_id\" field; produced with a null key\n"
+	_, stderr := mustSluice(t, in.String(), "produce", topic, "--key-field", "sensor_id", "--brokers", addr)
+	want := "produced 32 records to " + topic + "\n2 lines had no \"sensor_id\" field; produced with a null key\n"
 	if stderr != want {
 		t.Errorf("stderr = %q, want %q", stderr, want)
 	}
 
-	recs := tailJSON(t, "events.parsed", "-n", "32", "--brokers", addr)
+	recs := tailJSON(t, topic, "-n", "32", "--brokers", addr)
 	if len(recs) != 32 {
 		t.Fatalf("tail printed %d records, want 32", len(recs))
 	}
@@ -112,7 +118,7 @@ func TestProduceKeyFieldThenTail(t *testing.T) {
 			}
 			keyPart[*wantKey] = r.Partition
 		}
-		if r.Topic != "events.parsed" || r.Headers == nil || r.Encoding != "" {
+		if r.Topic != topic || r.Headers == nil || r.Encoding != "" {
 			t.Errorf("bad envelope %+v", r)
 		}
 	}
@@ -121,21 +127,22 @@ func TestProduceKeyFieldThenTail(t *testing.T) {
 	}
 
 	// Without -n, tail stops at the end of the topic by itself.
-	if recs := tailJSON(t, "events.parsed", "--brokers", addr); len(recs) != 32 {
+	if recs := tailJSON(t, topic, "--brokers", addr); len(recs) != 32 {
 		t.Errorf("tail without -n printed %d records, want 32", len(recs))
 	}
 }
 
 func TestProduceFileKeyPartitionHeaders(t *testing.T) {
 	addr := startKafka(t)
-	makeTopic(t, addr, "t", 3)
+	topic := testbroker.Name(t, "t")
+	makeTopic(t, addr, topic, 3)
 	file := writeFile(t, "in.txt", "a\nb\nc\n")
-	_, stderr := mustSluice(t, "", "produce", "t", "--file", file, "--key", "k1", "--partition", "2",
+	_, stderr := mustSluice(t, "", "produce", topic, "--file", file, "--key", "k1", "--partition", "2",
 		"--header", "source=test", "--header", "eq=a=b", "--brokers", addr)
-	if want := "produced 3 records to t\n"; stderr != want {
+	if want := "produced 3 records to " + topic + "\n"; stderr != want {
 		t.Errorf("stderr = %q, want %q", stderr, want)
 	}
-	recs := tailJSON(t, "t", "--partition", "2", "--brokers", addr)
+	recs := tailJSON(t, topic, "--partition", "2", "--brokers", addr)
 	if len(recs) != 3 {
 		t.Fatalf("got %d records on partition 2, want 3", len(recs))
 	}
@@ -145,17 +152,18 @@ func TestProduceFileKeyPartitionHeaders(t *testing.T) {
 			t.Errorf("record %d = %+v", i, r)
 		}
 	}
-	if recs := tailJSON(t, "t", "--partition", "0", "--brokers", addr); len(recs) != 0 {
+	if recs := tailJSON(t, topic, "--partition", "0", "--brokers", addr); len(recs) != 0 {
 		t.Errorf("partition 0 has %d records, want 0", len(recs))
 	}
 }
 
 func TestProduceLongLine(t *testing.T) {
 	addr := startKafka(t)
-	makeTopic(t, addr, "big", 1)
+	topic := testbroker.Name(t, "big")
+	makeTopic(t, addr, topic, 1)
 	long := strings.Repeat("x", 300<<10) // beyond bufio's 64 KiB buffer
-	mustSluice(t, "short\n"+long+"\nend\n", "produce", "big", "--brokers", addr)
-	recs := tailJSON(t, "big", "--brokers", addr)
+	mustSluice(t, "short\n"+long+"\nend\n", "produce", topic, "--brokers", addr)
+	recs := tailJSON(t, topic, "--brokers", addr)
 	if len(recs) != 3 || str(recs[0].Value) != "short" || str(recs[1].Value) != long || str(recs[2].Value) != "end" {
 		t.Errorf("got %d records, want short, 300 KiB of x, end", len(recs))
 	}
@@ -163,31 +171,43 @@ func TestProduceLongLine(t *testing.T) {
 
 func TestProduceRecordTooLarge(t *testing.T) {
 	addr := startKafka(t)
-	makeTopic(t, addr, "small", 1)
-	// kfake's default max.message.bytes is 1 MiB: a 2 MiB line fails.
+	topic := testbroker.Name(t, "small")
+	// The limit is set, not assumed: brokers' defaults differ (Apache
+	// Kafka 1048588, kfake 1 MiB) and a shared cluster may raise them.
+	makeTopicWith(t, addr, topic, 1, map[string]*string{"max.message.bytes": kadm.StringPtr("1048576")})
 	in := "ok\n" + strings.Repeat("x", 2<<20) + "\n"
-	_, _, err := sluice(t, in, "produce", "small", "--brokers", addr)
-	if err == nil || !strings.HasPrefix(err.Error(), "produce to small failed at line 2: MESSAGE_TOO_LARGE") {
-		t.Errorf("err = %v, want a MESSAGE_TOO_LARGE failure at line 2", err)
+	_, _, err := sluice(t, in, "produce", topic, "--brokers", addr)
+	if want := "produce to " + topic + " failed at line 2: MESSAGE_TOO_LARGE"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %v, want one starting %q", err, want)
+	}
+	// The line before it was produced; the too large one was not.
+	recs := tailJSON(t, topic, "--brokers", addr)
+	if len(recs) != 1 || str(recs[0].Value) != "ok" {
+		t.Errorf("topic holds %d records, want only \"ok\"", len(recs))
 	}
 }
 
 func TestProduceMissingTopic(t *testing.T) {
 	addr := startKafka(t)
-	_, _, err := sluice(t, "x\n", "produce", "nope", "--brokers", addr)
-	want := `topic "nope" does not exist (create it with "sluice topics create --config FILE" or "sluice up")`
+	nope := testbroker.Name(t, "nope")
+	_, _, err := sluice(t, "x\n", "produce", nope, "--brokers", addr)
+	want := `topic "` + nope + `" does not exist (create it with "sluice topics create --config FILE" or "sluice up")`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
-	// It must not have been created by asking.
-	td, _ := admin(t, addr).ListTopics(testCtx(t))
-	if len(td) != 0 {
-		t.Errorf("topics now exist: %v", td.Names())
+	// It must not have been created by asking (Apache Kafka creates
+	// topics on request when auto.create.topics.enable is on).
+	td, err := admin(t, addr).ListTopics(testCtx(t), nope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if td.Has(nope) {
+		t.Errorf("topic %s now exists", nope)
 	}
 
-	path := writeFile(t, "sensors.yaml", pipelineYAML)
-	_, _, err = sluice(t, "x\n", "produce", "nope", "--config", path, "--brokers", addr)
-	want = `topic "nope" does not exist (create it with "sluice topics create --config ` + path + `" or "sluice up")`
+	path, _ := writeSensors(t)
+	_, _, err = sluice(t, "x\n", "produce", nope, "--config", path, "--brokers", addr)
+	want = `topic "` + nope + `" does not exist (create it with "sluice topics create --config ` + path + `" or "sluice up")`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
@@ -213,9 +233,10 @@ func TestProduceUsageErrors(t *testing.T) {
 
 func TestProduceBadPartition(t *testing.T) {
 	addr := startKafka(t)
-	makeTopic(t, addr, "t", 3)
-	_, _, err := sluice(t, "x\n", "produce", "t", "--partition", "3", "--brokers", addr)
-	if want := `topic "t" has 3 partitions (0-2); there is no partition 3`; err == nil || err.Error() != want {
+	topic := testbroker.Name(t, "t")
+	makeTopic(t, addr, topic, 3)
+	_, _, err := sluice(t, "x\n", "produce", topic, "--partition", "3", "--brokers", addr)
+	if want := `topic "` + topic + `" has 3 partitions (0-2); there is no partition 3`; err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
 }

@@ -4,17 +4,21 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/internal/testbroker"
 )
 
 // produceRecords produces records synchronously with a plain client.
 func produceRecords(t *testing.T, addr string, opts []kgo.Opt, rs ...*kgo.Record) {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(strings.Split(addr, ",")...)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,13 +30,14 @@ func produceRecords(t *testing.T, addr string, opts []kgo.Opt, rs ...*kgo.Record
 
 func TestTailEmptyTopicExits(t *testing.T) {
 	addr := startKafka(t)
-	makeTopic(t, addr, "empty", 3)
+	topic := testbroker.Name(t, "empty")
+	makeTopic(t, addr, topic, 3)
 	done := make(chan struct{})
 	var stdout, stderr string
 	var err error
 	go func() {
 		defer close(done)
-		stdout, stderr, err = sluice(t, "", "tail", "empty", "--brokers", addr)
+		stdout, stderr, err = sluice(t, "", "tail", topic, "--brokers", addr)
 	}()
 	select {
 	case <-done:
@@ -46,8 +51,9 @@ func TestTailEmptyTopicExits(t *testing.T) {
 
 func TestTailMissingTopic(t *testing.T) {
 	addr := startKafka(t)
-	_, _, err := sluice(t, "", "tail", "nope", "-f", "--brokers", addr)
-	want := `topic "nope" does not exist (create it with "sluice topics create --config FILE" or "sluice up")`
+	nope := testbroker.Name(t, "nope")
+	_, _, err := sluice(t, "", "tail", nope, "-f", "--brokers", addr)
+	want := `topic "` + nope + `" does not exist (create it with "sluice topics create --config FILE" or "sluice up")`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
@@ -55,19 +61,22 @@ func TestTailMissingTopic(t *testing.T) {
 
 func TestTailFormats(t *testing.T) {
 	addr := startKafka(t)
-	makeTopic(t, addr, "t", 1)
+	topic := testbroker.Name(t, "t")
+	makeTopic(t, addr, topic, 1)
 	ts := time.Date(2025, 1, 2, 15, 4, 5, 6e6, time.UTC)
 	produceRecords(t, addr, nil,
-		&kgo.Record{Topic: "t", Key: []byte("k"), Value: []byte(`{"a":"<b>"}`), Timestamp: ts,
+		&kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte(`{"a":"<b>"}`), Timestamp: ts,
 			Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("v")}}},
-		&kgo.Record{Topic: "t", Value: []byte{0xff, 0x00}, Timestamp: ts},
-		&kgo.Record{Topic: "t", Key: []byte("tombstone"), Timestamp: ts},
+		&kgo.Record{Topic: topic, Value: []byte{0xff, 0x00}, Timestamp: ts},
+		&kgo.Record{Topic: topic, Key: []byte("tombstone"), Timestamp: ts},
 	)
 
-	stdout, _ := mustSluice(t, "", "tail", "t", "--brokers", addr) // not a terminal: json
-	want := `{"topic":"t","partition":0,"offset":0,"timestamp":"2025-01-02T15:04:05.006Z","key":"k","value":"{\"a\":\"<b>\"}","headers":{"h":"v"}}
-{"topic":"t","partition":0,"offset":1,"timestamp":"2025-01-02T15:04:05.006Z","key":null,"value":"/wA=","headers":{},"encoding":"base64"}
-{"topic":"t","partition":0,"offset":2,"timestamp":"2025-01-02T15:04:05.006Z","key":"tombstone","value":null,"headers":{}}
+	stdout, _ := mustSluice(t, "", "tail", topic, "--brokers", addr) // not a terminal: json
+	// The topic name has only letters, digits, '.', '_' and '-': JSON
+	// needs no escaping for it.
+	want := `{"topic":"` + topic + `","partition":0,"offset":0,"timestamp":"2025-01-02T15:04:05.006Z","key":"k","value":"{\"a\":\"<b>\"}","headers":{"h":"v"}}
+{"topic":"` + topic + `","partition":0,"offset":1,"timestamp":"2025-01-02T15:04:05.006Z","key":null,"value":"/wA=","headers":{},"encoding":"base64"}
+{"topic":"` + topic + `","partition":0,"offset":2,"timestamp":"2025-01-02T15:04:05.006Z","key":"tombstone","value":null,"headers":{}}
 `
 	if stdout != want {
 		t.Errorf("json:\n%s\nwant:\n%s", stdout, want)
@@ -76,12 +85,12 @@ func TestTailFormats(t *testing.T) {
 		t.Fatal("bad test")
 	}
 
-	stdout, _ = mustSluice(t, "", "tail", "t", "-n", "1", "--format", "value", "--brokers", addr)
+	stdout, _ = mustSluice(t, "", "tail", topic, "-n", "1", "--format", "value", "--brokers", addr)
 	if want := `{"a":"<b>"}` + "\n"; stdout != want {
 		t.Errorf("value: %q, want %q", stdout, want)
 	}
 
-	stdout, _ = mustSluice(t, "", "tail", "t", "--format", "pretty", "--brokers", addr)
+	stdout, _ = mustSluice(t, "", "tail", topic, "--format", "pretty", "--brokers", addr)
 	local := ts.Local().Format(tsLayout)
 	want = "0/0  " + local + "  k  {\"a\":\"<b>\"}\n" +
 		"    h: v\n" +
@@ -92,7 +101,7 @@ func TestTailFormats(t *testing.T) {
 	}
 
 	// --from latest without -f: nothing to wait for.
-	stdout, _ = mustSluice(t, "", "tail", "t", "--from", "latest", "--brokers", addr)
+	stdout, _ = mustSluice(t, "", "tail", topic, "--from", "latest", "--brokers", addr)
 	if stdout != "" {
 		t.Errorf("--from latest printed %q", stdout)
 	}
@@ -100,15 +109,16 @@ func TestTailFormats(t *testing.T) {
 
 func TestTailFollow(t *testing.T) {
 	addr := startKafka(t)
-	makeTopic(t, addr, "live", 2)
-	produceRecords(t, addr, nil, &kgo.Record{Topic: "live", Value: []byte("old")})
+	topic := testbroker.Name(t, "live")
+	makeTopic(t, addr, topic, 2)
+	produceRecords(t, addr, nil, &kgo.Record{Topic: topic, Value: []byte("old")})
 
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- runIn(ctx, "", &stdout, &stderr, "tail", "live", "-f", "--from", "latest", "--format", "value", "--brokers", addr)
+		done <- runIn(ctx, "", &stdout, &stderr, "tail", topic, "-f", "--from", "latest", "--format", "value", "--brokers", addr)
 	}()
 
 	// Keep producing until tail has printed something: --from latest
@@ -123,7 +133,7 @@ func TestTailFollow(t *testing.T) {
 			t.Fatalf("tail -f exited early: %v", err)
 		default:
 		}
-		mustSluice(t, "new\n", "produce", "live", "--brokers", addr)
+		mustSluice(t, "new\n", "produce", topic, "--brokers", addr)
 		time.Sleep(100 * time.Millisecond)
 	}
 	cancel()
@@ -142,9 +152,10 @@ func TestTailFollow(t *testing.T) {
 
 func TestTailStopsAtStartEnd(t *testing.T) {
 	addr := startKafka(t)
-	makeTopic(t, addr, "t", 1)
-	produceRecords(t, addr, nil, &kgo.Record{Topic: "t", Value: []byte("1")}, &kgo.Record{Topic: "t", Value: []byte("2")})
-	stdout, _ := mustSluice(t, "", "tail", "t", "-n", "5", "--format", "value", "--brokers", addr)
+	topic := testbroker.Name(t, "t")
+	makeTopic(t, addr, topic, 1)
+	produceRecords(t, addr, nil, &kgo.Record{Topic: topic, Value: []byte("1")}, &kgo.Record{Topic: topic, Value: []byte("2")})
+	stdout, _ := mustSluice(t, "", "tail", topic, "-n", "5", "--format", "value", "--brokers", addr)
 	if stdout != "1\n2\n" {
 		t.Errorf("tail -n 5 on 2 records = %q, want both, then exit", stdout)
 	}
@@ -154,8 +165,11 @@ func TestTailStopsAtStartEnd(t *testing.T) {
 // must still see it has reached the end, and must hide aborted records.
 func TestTailTransactions(t *testing.T) {
 	addr := startKafka(t)
-	makeTopic(t, addr, "tx", 1)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.TransactionalID("test-tx"))
+	topic := testbroker.Name(t, "tx")
+	makeTopic(t, addr, topic, 1)
+	// The transactional ID is unique too: on a shared broker a fixed one
+	// would fence (or wait on) another run's producer.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(addr, ",")...), kgo.TransactionalID(testbroker.Name(t, "tx-id")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,19 +182,27 @@ func TestTailTransactions(t *testing.T) {
 		if err := cl.BeginTransaction(); err != nil {
 			t.Fatal(err)
 		}
-		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "tx", Value: []byte(tc.value)}).FirstErr(); err != nil {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(tc.value)}).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
 		if err := cl.EndTransaction(ctx, tc.commit); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// EndTransaction returns once the coordinator has decided; the
+	// markers are written to the partition after that (at once on kfake,
+	// asynchronously on Apache Kafka). Until the abort marker is written
+	// the last stable offset stops before the aborted record, and a tail
+	// started then would rightly stop there too, before "aborted": the
+	// test would pass without showing that aborted records are hidden.
+	// Wait for the committed end (LSO) to reach the high watermark.
+	waitStable(t, addr, topic)
 
 	done := make(chan struct{})
 	var stdout string
 	go func() {
 		defer close(done)
-		stdout, _ = mustSluice(t, "", "tail", "tx", "--format", "value", "--brokers", addr)
+		stdout, _ = mustSluice(t, "", "tail", topic, "--format", "value", "--brokers", addr)
 	}()
 	select {
 	case <-done:
@@ -190,6 +212,49 @@ func TestTailTransactions(t *testing.T) {
 	if stdout != "committed\n" {
 		t.Errorf("tail = %q, want only the committed record", stdout)
 	}
+}
+
+// waitStable waits until no transaction is open on any partition of
+// topic: its last stable offsets equal its high watermarks.
+func waitStable(t *testing.T, addr, topic string) {
+	t.Helper()
+	adm := admin(t, addr)
+	ctx := testCtx(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		stable, err := adm.ListCommittedOffsets(ctx, topic)
+		if err == nil {
+			err = stable.Error()
+		}
+		var ends kadm.ListedOffsets
+		if err == nil {
+			ends, err = adm.ListEndOffsets(ctx, topic)
+		}
+		if err == nil {
+			err = ends.Error()
+		}
+		if err == nil {
+			lag := false
+			ends.Each(func(end kadm.ListedOffset) {
+				lso, ok := stable.Lookup(topic, end.Partition)
+				lag = lag || !ok || lso.Offset < end.Offset
+			})
+			if !lag {
+				return
+			}
+			err = fmt.Errorf("last stable offsets %v behind high watermarks %v", offsetsOf(stable), offsetsOf(ends))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", topic, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func offsetsOf(los kadm.ListedOffsets) map[int32]int64 {
+	m := map[int32]int64{}
+	los.Each(func(o kadm.ListedOffset) { m[o.Partition] = o.Offset })
+	return m
 }
 
 func TestTailUsageErrors(t *testing.T) {
