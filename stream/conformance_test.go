@@ -181,7 +181,8 @@ func conformStage(t *testing.T, n adapterNode) {
 		!strings.HasPrefix(dlq["crash"], "crash: node failed 2 times while processing this record") {
 		t.Fatalf("dlq: %v", dlq)
 	}
-	if h.logs.FilterMessage("conformance says hi").Len() != 1 {
+	// at least once: the crash later in the batch makes the runtime re-send it
+	if h.logs.FilterMessage("conformance says hi").Len() == 0 {
 		t.Fatal("the node's stderr line was not logged")
 	}
 }
