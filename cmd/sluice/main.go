@@ -48,6 +48,7 @@ file's kafka.brokers, else 127.0.0.1:9092.`,
 		newValidateCmd(),
 		newTopicsCmd(),
 		newBenchCmd(),
+		newGenCmd(),
 	)
 	return root
 }
