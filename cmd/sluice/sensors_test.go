@@ -26,7 +26,7 @@ import (
 // sensorArtifacts are what the five-stage pipeline needs built (make build).
 var sensorArtifacts = []string{
 	".cache/cargo-target/release/ingest", "bin/nodes/filter", ".cache/venv/bin/python",
-	".cache/models/classify.joblib", "nodes/alert/alert.js", "nodes/archive/archive.sh",
+	".cache/models/classify.joblib", "nodes/alert/main.js", "nodes/archive/archive.sh",
 }
 
 func needSensorPipeline(t *testing.T) {
