@@ -5,21 +5,65 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 DEMO_DIR := .sluice/demo
 
-.PHONY: help build nodes run test test-kafka test-race fuzz bench clean
+# Everything the polyglot nodes need is installed under .cache/ (git-ignored):
+# a Python venv with the adapter and scikit-learn, the Rust build output, the
+# trained model.
+VENV     := .cache/venv
+PY       := $(VENV)/bin/python
+MODEL    := .cache/models/classify.joblib
+export CARGO_TARGET_DIR := $(CURDIR)/.cache/cargo-target
+CARGO    ?= cargo
+
+.PHONY: help build go-build adapters rust python model nodes run run-filter test test-go test-adapters test-kafka test-race fuzz bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-build: ## build bin/sluice and the reference Go nodes
+build: go-build adapters ## build bin/sluice and every node the examples need (Go, Rust, Python venv + model)
+
+go-build: ## bin/sluice, the Go filter node and the Go conformance node
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/sluice ./cmd/sluice
 	$(GO) build -o $(BIN)/nodes/filter ./nodes/filter
+	$(GO) build -o $(BIN)/conformance/go ./adapters/go/conformance
 
-run: build ## the filter demo on the embedded broker: produce samples, show the result
+adapters: rust python model ## the Rust crates, the Python venv and the classify model
+
+rust: ## cargo build of the Rust adapter (conformance node) and the ingest node
+	$(CARGO) build --release --locked --quiet --manifest-path adapters/rust/Cargo.toml
+	$(CARGO) build --release --locked --quiet --manifest-path nodes/ingest/Cargo.toml
+
+python: $(VENV)/.installed ## the Python venv: the adapter (editable), scikit-learn, pytest
+
+$(VENV)/.installed: adapters/python/pyproject.toml nodes/classify/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e adapters/python -r nodes/classify/requirements.txt pytest
+	touch $@
+
+model: $(MODEL) ## train the classify node's scikit-learn model
+
+$(MODEL): nodes/classify/train.py $(VENV)/.installed
+	mkdir -p $(dir $@)
+	$(PY) nodes/classify/train.py $@
+
+run: build ## the five-stage sensor pipeline on the embedded broker: generate, process, show alerts
+	./scripts/demo-sensors.sh .sluice/demo-sensors
+
+run-filter: go-build ## the one-stage filter demo on the embedded broker
 	./scripts/demo.sh $(DEMO_DIR)
 
-test: ## the test suite (kfake: the real Kafka protocol, in process)
+test: build test-go test-adapters ## every test: Go (kfake) and each adapter's own runner
+
+test-go: ## go vet + the Go suites (conformance and end-to-end included)
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+test-adapters: ## pytest, node --test, cargo test, bats
+	$(VENV)/bin/pytest -q adapters/python nodes/classify
+	cd adapters/node && npm test --silent
+	cd nodes/alert && npm test --silent
+	$(CARGO) test --locked --quiet --manifest-path adapters/rust/Cargo.toml
+	$(CARGO) test --locked --quiet --manifest-path nodes/ingest/Cargo.toml
+	bats adapters/shell/test nodes/archive/test
 
 test-kafka: build ## the integration suite against Apache Kafka (start it with make kafka-up; SLUICE_TEST_BROKERS to point elsewhere)
 	SLUICE_TEST_BROKERS=$${SLUICE_TEST_BROKERS:-127.0.0.1:$${KAFKA_PORT:-9092}} $(GO) test -count=1 ./stream/ ./cmd/sluice/
@@ -30,19 +74,19 @@ test-race: ## the test suite under the race detector
 fuzz: ## fuzz the protocol frame decoder for 60s
 	$(GO) test ./stream/protocol -run '^$$' -fuzz FuzzDecode -fuzztime 60s
 
-bench: build ## codec benchmarks, then ceiling vs filter stage (BENCH_FLAGS="--brokers 127.0.0.1:9092" for Apache Kafka)
+bench: go-build ## codec benchmarks, then ceiling vs filter stage (BENCH_FLAGS="--brokers 127.0.0.1:9092" for Apache Kafka)
 	$(GO) test ./stream/protocol ./adapters/go -run '^$$' -bench . -benchmem
 	$(BIN)/sluice bench $(BENCH_FLAGS)
 
-clean: ## remove build output and local broker data
-	rm -rf $(BIN) .sluice
+clean: ## remove build output, local broker data and .cache (venv, Rust build, model, Kafka jars)
+	rm -rf $(BIN) .sluice .cache
 
 # Apache Kafka 4.1.1 on this machine without Docker (needs Java 17 + Maven;
 # the first start downloads it into .cache/kafka/): scripts/kafka.sh.
 # KAFKA_PORT=19092 picks another port (controller on KAFKA_PORT+1).
 .PHONY: kafka-up kafka-down kafka-status kafka-logs
 
-kafka-up: build ## start Apache Kafka on 127.0.0.1:9092, no Docker (Java 17 + Maven; KAFKA_PORT=N for another port)
+kafka-up: go-build ## start Apache Kafka on 127.0.0.1:9092, no Docker (Java 17 + Maven; KAFKA_PORT=N for another port)
 	./scripts/kafka.sh up
 
 kafka-down: ## stop that Kafka; WIPE=1 also deletes its topics and data
