@@ -58,7 +58,7 @@ test-go: ## go vet + the Go suites (conformance and end-to-end included)
 	$(GO) test -count=1 ./...
 
 test-adapters: ## pytest, node --test, cargo test, bats
-	$(VENV)/bin/pytest -q adapters/python nodes/classify
+	$(VENV)/bin/pytest -q -p no:cacheprovider --rootdir=. adapters/python nodes/classify
 	cd adapters/node && npm test --silent
 	cd nodes/alert && npm test --silent
 	$(CARGO) test --locked --quiet --manifest-path adapters/rust/Cargo.toml

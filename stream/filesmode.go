@@ -34,14 +34,14 @@ func (sp *spool) remove() { os.RemoveAll(sp.dir) }
 
 // fileRecord is one line of a spool file.
 type fileRecord struct {
-	Topic     string             `json:"topic"`
-	Partition int32              `json:"partition"`
-	Offset    int64              `json:"offset"`
-	Timestamp int64              `json:"timestamp"`
-	Key       *string            `json:"key"`
-	Value     *string            `json:"value"`
-	Headers   map[string]*string `json:"headers"`
-	Encoding  string             `json:"encoding,omitempty"`
+	Topic     string         `json:"topic"`
+	Partition int32          `json:"partition"`
+	Offset    int64          `json:"offset"`
+	Timestamp int64          `json:"timestamp"`
+	Key       *string        `json:"key"`
+	Value     *string        `json:"value"`
+	Headers   orderedHeaders `json:"headers"`
+	Encoding  string         `json:"encoding,omitempty"`
 }
 
 // fileResult is one line of a results file.
@@ -52,11 +52,60 @@ type fileResult struct {
 }
 
 type fileOutput struct {
-	Name     string             `json:"name"`
-	Key      *string            `json:"key"`
-	Value    *string            `json:"value"`
-	Headers  map[string]*string `json:"headers"`
-	Encoding string             `json:"encoding"`
+	Name     string         `json:"name"`
+	Key      *string        `json:"key"`
+	Value    *string        `json:"value"`
+	Headers  orderedHeaders `json:"headers"`
+	Encoding string         `json:"encoding"`
+}
+
+// orderedHeaders decodes a JSON object of headers keeping the order the
+// node wrote them in (Kafka headers are ordered; a Go map is not).
+type orderedHeaders []fileHeader
+
+type fileHeader struct {
+	key   string
+	value *string
+}
+
+// MarshalJSON writes the headers as an object in their Kafka order.
+func (oh orderedHeaders) MarshalJSON() ([]byte, error) {
+	buf := []byte{'{'}
+	for i, h := range oh {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		k, _ := json.Marshal(h.key)
+		v, _ := json.Marshal(h.value)
+		buf = append(append(append(buf, k...), ':'), v...)
+	}
+	return append(buf, '}'), nil
+}
+
+func (oh *orderedHeaders) UnmarshalJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		return nil // "headers": null
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return fmt.Errorf("headers must be an object")
+	}
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var v *string
+		if err := dec.Decode(&v); err != nil {
+			return fmt.Errorf("header %q: %v", kt, err)
+		}
+		*oh = append(*oh, fileHeader{kt.(string), v})
+	}
+	return nil
 }
 
 // writeBatch spools recs for batch id and returns the file's path.
@@ -98,9 +147,9 @@ func toFileRecord(r *kgo.Record) fileRecord {
 		return &s
 	}
 	fr := fileRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp.UnixMilli(),
-		Key: text(r.Key), Value: text(r.Value), Headers: make(map[string]*string, len(r.Headers))}
+		Key: text(r.Key), Value: text(r.Value), Headers: make(orderedHeaders, 0, len(r.Headers))}
 	for _, h := range r.Headers {
-		fr.Headers[h.Key] = text(h.Value)
+		fr.Headers = append(fr.Headers, fileHeader{h.Key, text(h.Value)})
 	}
 	if binary {
 		fr.Encoding = "base64"
@@ -177,12 +226,12 @@ func (fr *fileResult) result() (protocol.Result, error) {
 			return res, fmt.Errorf("output value: %w", err)
 		}
 		out := protocol.Output{Name: o.Name, Key: key, Value: value}
-		for k, v := range o.Headers {
-			hv, err := decode(v)
+		for _, h := range o.Headers {
+			hv, err := decode(h.value)
 			if err != nil {
-				return res, fmt.Errorf("output header %q: %w", k, err)
+				return res, fmt.Errorf("output header %q: %w", h.key, err)
 			}
-			out.Headers = append(out.Headers, protocol.Header{Key: k, Value: hv})
+			out.Headers = append(out.Headers, protocol.Header{Key: h.key, Value: hv})
 		}
 		res.Outputs = append(res.Outputs, out)
 	}
