@@ -74,9 +74,9 @@ test-race: ## the test suite under the race detector
 fuzz: ## fuzz the protocol frame decoder for 60s
 	$(GO) test ./stream/protocol -run '^$$' -fuzz FuzzDecode -fuzztime 60s
 
-bench: go-build ## codec benchmarks, then ceiling vs filter stage (BENCH_FLAGS="--brokers 127.0.0.1:9092" for Apache Kafka)
+bench: build ## codec benchmarks, then ceiling vs filter stage (BENCH_FLAGS="--brokers 127.0.0.1:9092" for Apache Kafka)
 	$(GO) test ./stream/protocol ./adapters/go -run '^$$' -bench . -benchmem
-	$(BIN)/sluice bench $(BENCH_FLAGS)
+	$(BIN)/sluice bench --adapters all $(BENCH_FLAGS)
 
 clean: ## remove build output, local broker data and .cache (venv, Rust build, model, Kafka jars)
 	rm -rf $(BIN) .sluice .cache

@@ -41,9 +41,22 @@ const (
 // lineage builds the runtime's headers for one stage.
 type lineage struct {
 	stage []byte
+	// input is the stage's input topic as bytes, shared by every header
+	// that names it (header values are only read, never modified).
+	input      string
+	inputBytes []byte
 }
 
-func newLineage(stage string) lineage { return lineage{stage: []byte(stage)} }
+func newLineage(stage, input string) lineage {
+	return lineage{stage: []byte(stage), input: input, inputBytes: []byte(input)}
+}
+
+func (l lineage) topicBytes(topic string) []byte {
+	if topic == l.input {
+		return l.inputBytes
+	}
+	return []byte(topic)
+}
 
 // sourceHeaders appends the lineage headers of input record r to hs.
 func (l lineage) sourceHeaders(hs []kgo.RecordHeader, r *kgo.Record) []kgo.RecordHeader {
@@ -54,7 +67,7 @@ func (l lineage) sourceHeaders(hs []kgo.RecordHeader, r *kgo.Record) []kgo.Recor
 	num = strconv.AppendInt(num, r.Offset, 10)
 	return append(hs,
 		kgo.RecordHeader{Key: HeaderStage, Value: l.stage},
-		kgo.RecordHeader{Key: HeaderSourceTopic, Value: []byte(r.Topic)},
+		kgo.RecordHeader{Key: HeaderSourceTopic, Value: l.topicBytes(r.Topic)},
 		kgo.RecordHeader{Key: HeaderSourcePartition, Value: num[:np:np]},
 		kgo.RecordHeader{Key: HeaderSourceOffset, Value: num[np:]},
 	)

@@ -92,7 +92,7 @@ func New(opts Options) (*Stage, error) {
 		started:  make([]bool, st.Workers),
 		pollDone: make(chan struct{}),
 		outputs:  st.Outputs,
-		lineage:  newLineage(st.Name),
+		lineage:  newLineage(st.Name, st.Input),
 	}
 	for i := range st.Workers {
 		s.workers = append(s.workers, newWorker(s, i))

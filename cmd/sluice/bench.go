@@ -37,7 +37,31 @@ type benchFlags struct {
 	window     int
 	depth      int
 	batch      int
+	adapters   string
 }
+
+// benchNode is a passthrough node a stage row runs.
+type benchNode struct {
+	row     string
+	command string
+	args    []string
+	env     map[string]string
+	batch   int // batch.max_records for this row (0: the default)
+}
+
+// adapterBenchNodes are the conformance nodes of each language adapter
+// (docs/conformance.md), which pass ordinary records through unchanged.
+var adapterBenchNodes = map[string]benchNode{
+	"go":     {"stage: Go adapter (conformance node)", "bin/conformance/go", nil, nil, 0},
+	"rust":   {"stage: Rust adapter (conformance node)", ".cache/cargo-target/release/conformance-node", nil, nil, 0},
+	"python": {"stage: Python adapter (conformance node)", ".cache/venv/bin/python", []string{"adapters/python/conformance_node.py"}, nil, 0},
+	"node":   {"stage: Node.js adapter (conformance node)", "node", []string{"adapters/node/conformance-node.js"}, nil, 0},
+	// Files mode pays a few processes per batch (jq, tar, ...): such nodes
+	// are run with large batches, as a pipeline file would.
+	"shell": {"stage: Shell adapter, files mode, batches of 10000 (conformance node)", "bash", []string{"adapters/shell/conformance-node.sh"}, nil, 10000},
+}
+
+var adapterOrder = []string{"go", "rust", "python", "node", "shell"}
 
 // benchRow is one line of the result table.
 type benchRow struct {
@@ -81,6 +105,7 @@ By default an in-memory embedded broker is started on a free port; pass
 	c.Flags().IntVar(&f.window, "window", 0, "the stage's window.records (0: the default)")
 	c.Flags().IntVar(&f.depth, "window-batches", 0, "the stage's window.batches, batches in flight per node (0: the default)")
 	c.Flags().IntVar(&f.batch, "batch", 0, "the stage's batch.max_records (0: the default)")
+	c.Flags().StringVar(&f.adapters, "adapters", "", "also a passthrough row per language adapter: all, or a list such as go,rust,python,node,shell (run make build first)")
 	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the stage row (the sluice side) to this file")
 	return c
 }
@@ -91,6 +116,9 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 	}
 	if _, err := os.Stat(f.node); err != nil {
 		return fmt.Errorf("bench node %q: %w (run 'make build' first)", f.node, err)
+	}
+	if _, err := parseAdapters(f.adapters); err != nil {
+		return err
 	}
 	brokers := []string{}
 	where := f.brokers
@@ -116,7 +144,7 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 	for _, t := range []struct {
 		name string
 		p    int
-	}{{in, f.partitions}, {"bench.ceiling." + run, f.partitions}, {"bench.stage." + run, f.partitions}, {"bench.dlq." + run, 1}} {
+	}{{in, f.partitions}, {"bench.ceiling." + run, f.partitions}, {"bench.dlq." + run, 1}} {
 		if _, err := adm.CreateTopic(ctx, int32(t.p), -1, nil, t.name); err != nil {
 			return fmt.Errorf("creating %s: %w", t.name, err)
 		}
@@ -131,14 +159,25 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "bench: stage with a passthrough Go node")
-	stageSecs, err := benchStage(ctx, brokers, in, "bench.stage."+run, "bench.dlq."+run, f)
+	nodes := []benchNode{{fmt.Sprintf("stage: Go passthrough node (filter, %d worker)", f.workers), f.node, nil,
+		map[string]string{"SLUICE_FILTER_PASSTHROUGH": "1"}, 0}}
+	extra, err := parseAdapters(f.adapters)
 	if err != nil {
 		return err
 	}
-	rows := []benchRow{
-		makeRow("ceiling: franz-go consume→produce", f, ceil, ceil),
-		makeRow(fmt.Sprintf("stage: Go passthrough node (%d worker)", f.workers), f, stageSecs, ceil),
+	nodes = append(nodes, extra...)
+	rows := []benchRow{makeRow("ceiling: franz-go consume→produce", f, ceil, ceil)}
+	for i, n := range nodes {
+		fmt.Fprintf(os.Stderr, "bench: %s\n", n.row)
+		out := fmt.Sprintf("bench.stage%d.%s", i, run)
+		if _, err := adm.CreateTopic(ctx, int32(f.partitions), -1, nil, out); err != nil {
+			return fmt.Errorf("creating %s: %w", out, err)
+		}
+		secs, err := benchStage(ctx, brokers, in, out, "bench.dlq."+run, n, f, i == 0)
+		if err != nil {
+			return fmt.Errorf("%s: %w", n.row, err)
+		}
+		rows = append(rows, makeRow(n.row, f, secs, ceil))
 	}
 	if f.asJSON {
 		enc := json.NewEncoder(out)
@@ -235,13 +274,16 @@ func benchCeiling(ctx context.Context, brokers []string, in, out string, n int) 
 
 // benchStage runs the stage runtime with the passthrough node until every
 // output is acknowledged and returns the seconds it took.
-func benchStage(ctx context.Context, brokers []string, in, out, dlq string, f benchFlags) (float64, error) {
+func benchStage(ctx context.Context, brokers []string, in, out, dlq string, n benchNode, f benchFlags, profile bool) (float64, error) {
 	st := config.DefaultStage("bench", "passthrough")
 	st.Input, st.DLQ, st.Group = in, dlq, "bench-stage-"+out
 	st.Outputs = map[string]string{"default": out}
-	node, _ := filepath.Abs(f.node)
-	st.Node.Command = node
-	st.Node.Env = map[string]string{"SLUICE_FILTER_PASSTHROUGH": "1"}
+	st.Node.Command = n.command
+	if strings.Contains(n.command, "/") {
+		st.Node.Command, _ = filepath.Abs(n.command)
+	}
+	st.Node.Args = n.args
+	st.Node.Env = n.env
 	st.Workers = f.workers
 	if f.window > 0 {
 		st.Window.Records = f.window
@@ -253,13 +295,19 @@ func benchStage(ctx context.Context, brokers []string, in, out, dlq string, f be
 		st.Batch.MaxRecords = f.batch
 		st.Window.Records = max(st.Window.Records, f.batch)
 	}
+	if n.batch > 0 {
+		st.Batch.MaxRecords = n.batch
+		st.Batch.MaxBytes = max(st.Batch.MaxBytes, int64(n.batch)*int64(f.size+512))
+		st.Window.Records = max(st.Window.Records, 4*n.batch)
+		st.MaxFrame = max(st.MaxFrame, st.Batch.MaxBytes)
+	}
 	s, err := stream.New(stream.Options{Stage: st, Pipeline: "bench", Brokers: brokers})
 	if err != nil {
 		return 0, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if f.cpuProfile != "" {
+	if f.cpuProfile != "" && profile {
 		pf, err := os.Create(f.cpuProfile)
 		if err != nil {
 			return 0, err
@@ -303,4 +351,32 @@ func benchStage(ctx context.Context, brokers []string, in, out, dlq string, f be
 			return secs, nil
 		}
 	}
+}
+
+// parseAdapters turns --adapters into the nodes to measure, checking each
+// is built.
+func parseAdapters(list string) ([]benchNode, error) {
+	if list == "" {
+		return nil, nil
+	}
+	names := strings.Split(list, ",")
+	if list == "all" {
+		names = adapterOrder
+	}
+	var out []benchNode
+	for _, name := range names {
+		n, ok := adapterBenchNodes[strings.TrimSpace(name)]
+		if !ok {
+			return nil, usageError{fmt.Errorf("--adapters: unknown adapter %q (want all, or some of %s)", name, strings.Join(adapterOrder, ","))}
+		}
+		probe := n.command
+		if len(n.args) > 0 {
+			probe = n.args[0]
+		}
+		if _, err := os.Stat(probe); err != nil && strings.Contains(probe, "/") {
+			return nil, fmt.Errorf("--adapters %s: %s not found (run 'make build' first)", name, probe)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
