@@ -3,13 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"unicode/utf8"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -17,72 +14,137 @@ import (
 )
 
 type tailOpts struct {
-	brokers   string
-	cfgPath   string
-	from      string
-	format    string
-	count     int
-	follow    bool
-	partition int32
+	brokers         string
+	cfgPath         string
+	from            string
+	format          string
+	count           int
+	follow          bool
+	partition       int32
+	noColor         bool
+	readUncommitted bool
+	key             string
+	headers         []string
+	where           []string
 }
 
 func newTailCmd() *cobra.Command {
 	var o tailOpts
 	c := &cobra.Command{
-		Use:   "tail TOPIC",
-		Short: "Print the records of a topic",
-		Long: `Print the records of TOPIC. tail joins no consumer group and commits
-nothing, so it never disturbs the stages reading the topic. It reads with
+		Use:   "tail TOPIC...",
+		Short: "Print the records of one or more topics",
+		Long: `Print the records of the TOPICs. tail joins no consumer group and commits
+nothing, so it never disturbs the stages reading the topics. It reads with
 read_committed isolation: records of aborted or still-open transactions are
-not shown.
+not shown (--read-uncommitted shows them).
 
-Without -f it prints the records present when it starts (from the earliest,
-or with --from latest none) and exits; an empty topic exits at once. With -f
-it keeps printing new records until Ctrl-C. -n N stops after N records.
+Without -f it prints the records present when it starts and exits; an empty
+topic exits at once. With -f it keeps printing new records until Ctrl-C.
+-n N stops after N printed records (counted after the filters).
+
+Where to start in each partition (--from; default earliest, or latest with -f):
+  earliest   the oldest record kept
+  latest     the end: only records produced from now on (useful with -f)
+  42         offset 42 of every partition (or its first record kept, if
+             later; or its end, if 42 is past it)
+  -10        the last 10 offsets of every partition (a transactional
+             topic shows fewer records: its commit markers take offsets)
+  @TIME      the first record at or after TIME, and all after it:
+             @2024-05-01T12:00:00Z, @-1h (an hour ago), @2024-05-01
+             (midnight UTC), @1714564800000 (Unix milliseconds)
+  @T1:T2     only records with timestamps in [T1, T2), e.g. @-2h:-1h. It
+             starts at T1's offsets, stops each partition at T2's (its
+             first record at or after T2), and drops the records in between
+             whose out-of-order timestamps fall outside the range. With -f
+             it waits for the partitions that have not reached T2 yet, and
+             exits when all have.
+
+Filters (a record is printed when it passes all of them):
+  --key K        the key is exactly K
+  --header k=v   a header k has the value v; --header k: a header k is
+                 present. Repeatable.
+  --where f=v    the value is JSON and its field f has the text v: f is a
+                 top-level field or a dotted path (source.topic, items.0.id);
+                 strings compare without their quotes, numbers also by value
+                 (score=1 matches 1.0), and true, false, null as written.
+                 --where f!=v: the field is absent or has another text.
+                 Repeatable.
 
 Formats (--format):
-  pretty  partition/offset, time, key and value on one line, headers
-          indented below; the default on a terminal
-  json    one JSON object per line, the default when stdout is not a
-          terminal:
-            {"topic":"t","partition":0,"offset":7,
-             "timestamp":"2025-01-02T15:04:05.000Z","key":"s-1",
-             "value":"{\"temp\":21}","headers":{"source":"manual"}}
-          key and value are null when absent; of a header key used twice
-          the last value is kept. When the key, the value or a
-          header value is not valid UTF-8, all three are base64 (standard,
-          padded) and the object has "encoding":"base64".
-  value   the raw value of each record followed by a newline`,
-		Example: `  sluice tail events.clean
-  sluice tail events.clean -n 10 --format value
-  sluice tail events.clean -f --from latest
-  sluice tail events.parsed --partition 2 --format json | jq .value`,
-		Args: topicArg,
+  pretty    time, partition/offset (topic/partition/offset with several
+            topics), key and value on one line, headers indented below; "-"
+            for an absent key or value. The default on a terminal, where it
+            is coloured (--no-color or the NO_COLOR variable turns that off).
+  json      one JSON object per line, the default when stdout is not a
+            terminal:
+              {"topic":"t","partition":0,"offset":7,
+               "timestamp":"2025-01-02T15:04:05.000Z","key":"s-1",
+               "value":"{\"temp\":21}","headers":{"source":"manual"}}
+            key and value are null when absent; of a header key used twice
+            the last value is kept. When the key, the value or a header
+            value is not valid UTF-8, all three are base64 (standard,
+            padded) and the object has "encoding":"base64".
+  value     the raw value of each record followed by a newline
+  TEMPLATE  any format containing %, with
+              %t topic       %p partition   %o offset
+              %k key         %v value       (raw bytes; absent: nothing)
+              %h headers as k=v,k=v         %T timestamp (RFC 3339, ms, UTC)
+              %% a percent sign, \n a newline, \t a tab, \\ a backslash
+            Each record ends with a newline unless the template ends with \n.
+
+--config FILE takes the brokers from the pipeline file and decodes values
+with their topic's codec. Every topic is JSON for now (the pipeline file has
+no codec setting yet), so the pretty format re-prints a JSON value compactly
+on one line ({"sensor_id": "alpha", "value": 24.5}); other values print as
+they are. Avro decoding arrives with typed topics.`,
+		Example: `  sluice tail alerts -f
+  sluice tail events.scored --where prediction=critical -n 5
+  sluice tail events.scored --from @-1h:-30m --format '%T %k %v'
+  sluice tail events.clean --from -3 --partition 2
+  sluice tail events.scored --key alpha --from -5
+  sluice tail events.scored --header sluice.stage=classify --where prediction!=normal
+  sluice tail ingest.dlq filter.dlq --format '%t %o %h\n    %v\n'
+  sluice tail events.scored --config config/examples/sensors.yaml --format pretty
+  sluice tail events.parsed --format json | jq .value`,
+		Args: topicsArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runTail(cmd, args[0], &o)
+			return runTail(cmd, args, &o)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.from, "from", "earliest", `where to start in each partition: "earliest" (the oldest record kept) or "latest" (only records produced from now on; useful with -f)`)
+	f.StringVar(&o.from, "from", "", `where to start in each partition: earliest, latest, an offset (42), -N (the last N), @TIME or @T1:T2 (see above; default earliest, latest with -f)`)
 	f.IntVarP(&o.count, "count", "n", 0, "stop after printing this many records (0: no limit)")
-	f.BoolVarP(&o.follow, "follow", "f", false, "keep printing new records until Ctrl-C instead of stopping at the end of the topic")
-	f.Int32Var(&o.partition, "partition", -1, "read only this partition; -1 reads them all")
-	f.StringVar(&o.format, "format", "", `output format: "pretty", "json" or "value" (default pretty on a terminal, json otherwise)`)
-	addConfigFlag(c, &o.cfgPath, false)
+	f.BoolVarP(&o.follow, "follow", "f", false, "keep printing new records until Ctrl-C instead of stopping at the end of the topics")
+	f.Int32Var(&o.partition, "partition", -1, "read only this partition (of every topic); -1 reads them all")
+	f.StringVar(&o.format, "format", "", `output format: pretty, json, value, or a template such as '%p/%o %k %v' (default pretty on a terminal, json otherwise)`)
+	f.BoolVar(&o.noColor, "no-color", false, "no colours in the pretty format (also when NO_COLOR is set)")
+	f.BoolVar(&o.readUncommitted, "read-uncommitted", false, "also show records of aborted and still-open transactions")
+	f.StringVar(&o.key, "key", "", "print only records whose key is exactly this")
+	f.StringArrayVar(&o.headers, "header", nil, "print only records with this header: k=v, or k for any value (repeatable; all must match)")
+	f.StringArrayVar(&o.where, "where", nil, "print only records whose JSON value has field=value or field!=value, e.g. prediction=critical, source.topic=x (repeatable; all must match)")
+	c.Flags().StringVarP(&o.cfgPath, "config", "c", "", "pipeline file (YAML); optional: brokers from kafka.brokers, values decoded with the topic's codec (JSON)")
 	addBrokersFlag(c, &o.brokers)
 	return c
 }
 
-func runTail(cmd *cobra.Command, topic string, o *tailOpts) error {
+// topicsArg requires one or more non-empty topic arguments.
+func topicsArg(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return topicArg(cmd, args)
+	}
+	for _, a := range args {
+		if a == "" {
+			return topicArg(cmd, []string{""})
+		}
+	}
+	return nil
+}
+
+func runTail(cmd *cobra.Command, args []string, o *tailOpts) error {
 	ctx := cmd.Context()
-	var start kgo.Offset
-	switch o.from {
-	case "earliest":
-		start = kgo.NewOffset().AtStart()
-	case "latest":
-		start = kgo.NewOffset().AtEnd()
-	default:
-		return usageError{fmt.Errorf(`--from %q: want "earliest" or "latest"`, o.from)}
+	from, err := parseFrom(o.from, o.follow, time.Now())
+	if err != nil {
+		return usageError{err}
 	}
 	out := cmd.OutOrStdout()
 	format := o.format
@@ -92,74 +154,113 @@ func runTail(cmd *cobra.Command, topic string, o *tailOpts) error {
 			format = "pretty"
 		}
 	}
-	var write func(w *bufio.Writer, r *kgo.Record) error
-	switch format {
-	case "pretty":
-		write = writePretty
-	case "json":
-		write = writeJSON
-	case "value":
-		write = writeValue
-	default:
-		return usageError{fmt.Errorf(`--format %q: want "pretty", "json" or "value"`, format)}
+	printer, err := newTailPrinter(format)
+	if err != nil {
+		return usageError{err}
 	}
+	printer.color = colorWanted(isTerminal(out), o.noColor, os.Getenv("NO_COLOR"))
+	printer.decode = o.cfgPath != ""
 	if o.count < 0 {
 		return usageError{fmt.Errorf("-n must be 0 (no limit) or more, got %d", o.count)}
 	}
 	if o.partition < -1 {
 		return usageError{fmt.Errorf("--partition must be 0 or more, got %d", o.partition)}
 	}
+	var filter tailFilter
+	if cmd.Flags().Changed("key") {
+		filter.key = &o.key
+	}
+	for _, h := range o.headers {
+		m, err := parseHeaderMatch(h)
+		if err != nil {
+			return usageError{err}
+		}
+		filter.headers = append(filter.headers, m)
+	}
+	for _, w := range o.where {
+		m, err := parseWhere(w)
+		if err != nil {
+			return usageError{err}
+		}
+		filter.where = append(filter.where, m)
+	}
+	var topics []string
+	seen := map[string]bool{}
+	for _, t := range args {
+		if !seen[t] {
+			seen[t] = true
+			topics = append(topics, t)
+		}
+	}
+	printer.showTopic = len(topics) > 1
 
 	p, err := loadPipeline(o.cfgPath)
 	if err != nil {
 		return err
 	}
-	consume := kgo.ConsumeTopics(topic)
-	if o.partition >= 0 {
-		consume = kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {o.partition: start}})
-	}
-	cl, err := connect(ctx, o.brokers, p,
-		consume,
-		kgo.ConsumeResetOffset(start),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		// Transaction markers tell how far a partition has been read
-		// when its last records are markers; they are not printed.
-		kgo.KeepControlRecords(),
-	)
+	committed := !o.readUncommitted
+	// The admin client: the consuming client needs the start offsets.
+	adminCl, err := connect(ctx, o.brokers, p)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	if _, err := lookupTopic(ctx, adm, topic, o.cfgPath, o.partition); err != nil {
-		return err
+	defer adminCl.Close()
+	adm := kadm.NewClient(adminCl)
+	parts := map[string][]int32{}
+	for _, topic := range topics {
+		td, err := lookupTopic(ctx, adm, topic, o.cfgPath, o.partition)
+		if err != nil {
+			return err
+		}
+		if o.partition >= 0 {
+			parts[topic] = []int32{o.partition}
+			continue
+		}
+		for part := range td.Partitions {
+			parts[topic] = append(parts[topic], part)
+		}
 	}
 
 	// Without -f, stop at the end each partition had at the start. With
 	// read_committed that end is the last stable offset.
-	var ends map[int32]int64 // partition -> offset to stop before
-	pending := map[int32]bool{}
-	if !o.follow {
-		ends, err = tailEnds(ctx, adm, topic)
-		if err != nil {
-			return err
-		}
-		if o.from == "earliest" {
-			starts, err := adm.ListStartOffsets(ctx, topic)
-			if err != nil {
-				return listOffsetsErr(ctx, topic, err)
-			}
-			for part, end := range ends {
-				lo, ok := starts.Lookup(topic, part)
-				if (o.partition < 0 || part == o.partition) && (!ok || lo.Err != nil || lo.Offset < end) {
-					pending[part] = true
-				}
-			}
-		}
-		if len(pending) == 0 {
-			return nil
-		}
+	plan, err := planTail(ctx, adm, parts, from, o.follow, committed)
+	if err != nil {
+		return err
 	}
+	// bounded: tail ends once every partition has reached its stop (or,
+	// with a time range, a record past it); otherwise only Ctrl-C or -n
+	// end it.
+	bounded := !o.follow || from.hasEnd()
+	pending := map[tailPart]bool{}
+	consume := map[string]map[int32]kgo.Offset{}
+	for k, start := range plan.start {
+		if stop, ok := plan.stop[k]; ok && start >= stop {
+			continue
+		}
+		pending[k] = true
+		if consume[k.topic] == nil {
+			consume[k.topic] = map[int32]kgo.Offset{}
+		}
+		consume[k.topic][k.part] = kgo.NewOffset().At(start)
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+
+	opts := []kgo.Opt{
+		kgo.ConsumePartitions(consume),
+		// Transaction markers tell how far a partition has been read
+		// when its last records are markers; they are not printed.
+		kgo.KeepControlRecords(),
+	}
+	if committed {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	cl, err := connect(ctx, o.brokers, p, opts...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
 
 	w := bufio.NewWriter(out)
 	printed := 0
@@ -185,19 +286,34 @@ func runTail(cmd *cobra.Command, topic string, o *tailOpts) error {
 		}
 		for it := fetches.RecordIter(); !it.Done(); {
 			r := it.Next()
-			if !o.follow {
-				end, ok := ends[r.Partition]
-				if !ok || r.Offset >= end {
-					continue // produced after we started
+			k := tailPart{r.Topic, r.Partition}
+			if !pending[k] {
+				continue // this partition is done
+			}
+			if stop, ok := plan.stop[k]; ok {
+				if r.Offset >= stop {
+					delete(pending, k) // produced after we started, or past the range
+					continue
 				}
-				if r.Offset+1 >= end {
-					delete(pending, r.Partition)
+				if r.Offset+1 >= stop {
+					delete(pending, k)
 				}
 			}
 			if r.Attrs.IsControl() {
 				continue
 			}
-			if err := write(w, r); err != nil {
+			if from.pastRange(r.Timestamp) {
+				if _, ok := plan.stop[k]; !ok {
+					// -f and T2 not reached when we started: the first
+					// record at or after it ends the partition.
+					delete(pending, k)
+				}
+				continue
+			}
+			if !from.inRange(r.Timestamp) || !filter.match(r) {
+				continue
+			}
+			if err := printer.print(w, r); err != nil {
 				return err
 			}
 			printed++
@@ -208,115 +324,17 @@ func runTail(cmd *cobra.Command, topic string, o *tailOpts) error {
 		if err := w.Flush(); err != nil {
 			return err
 		}
-		if !o.follow && len(pending) == 0 {
+		if bounded && len(pending) == 0 {
 			return nil
 		}
 	}
 }
 
-// tailEnds lists the last stable offset of every partition of topic.
-func tailEnds(ctx context.Context, adm *kadm.Client, topic string) (map[int32]int64, error) {
-	los, err := adm.ListCommittedOffsets(ctx, topic)
-	if err == nil {
-		err = los.Error()
-	}
-	if err != nil {
-		return nil, listOffsetsErr(ctx, topic, err)
-	}
-	ends := map[int32]int64{}
-	for part, lo := range los[topic] {
-		ends[part] = lo.Offset
-	}
-	return ends, nil
-}
-
+// listOffsetsErr is the error of listing topic's offsets: the context's
+// error when it ended, so Ctrl-C stays a clean exit.
 func listOffsetsErr(ctx context.Context, topic string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return fmt.Errorf("list offsets of %q: %w", topic, err)
-}
-
-// isTerminal reports whether w is a terminal (character device).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-const tsLayout = "2006-01-02T15:04:05.000Z07:00"
-
-// tailRecord is the envelope of --format json.
-type tailRecord struct {
-	Topic     string            `json:"topic"`
-	Partition int32             `json:"partition"`
-	Offset    int64             `json:"offset"`
-	Timestamp string            `json:"timestamp"`
-	Key       *string           `json:"key"`
-	Value     *string           `json:"value"`
-	Headers   map[string]string `json:"headers"`
-	Encoding  string            `json:"encoding,omitempty"`
-}
-
-func writeJSON(w *bufio.Writer, r *kgo.Record) error {
-	text := utf8.Valid(r.Key) && utf8.Valid(r.Value)
-	for _, h := range r.Headers {
-		text = text && utf8.Valid(h.Value)
-	}
-	enc := func(b []byte) string {
-		if text {
-			return string(b)
-		}
-		return base64.StdEncoding.EncodeToString(b)
-	}
-	opt := func(b []byte) *string {
-		if b == nil {
-			return nil
-		}
-		s := enc(b)
-		return &s
-	}
-	tr := tailRecord{
-		Topic:     r.Topic,
-		Partition: r.Partition,
-		Offset:    r.Offset,
-		Timestamp: r.Timestamp.UTC().Format(tsLayout),
-		Key:       opt(r.Key),
-		Value:     opt(r.Value),
-		Headers:   make(map[string]string, len(r.Headers)),
-	}
-	for _, h := range r.Headers {
-		tr.Headers[h.Key] = enc(h.Value)
-	}
-	if !text {
-		tr.Encoding = "base64"
-	}
-	je := json.NewEncoder(w)
-	je.SetEscapeHTML(false)
-	return je.Encode(tr) // Encode ends the object with a newline
-}
-
-func writePretty(w *bufio.Writer, r *kgo.Record) error {
-	show := func(b []byte) string {
-		if b == nil {
-			return "-"
-		}
-		if !utf8.Valid(b) {
-			return "base64:" + base64.StdEncoding.EncodeToString(b)
-		}
-		return string(b)
-	}
-	fmt.Fprintf(w, "%d/%d  %s  %s  %s\n", r.Partition, r.Offset, r.Timestamp.Format(tsLayout), show(r.Key), show(r.Value))
-	for _, h := range r.Headers {
-		fmt.Fprintf(w, "    %s: %s\n", h.Key, show(h.Value))
-	}
-	return nil
-}
-
-func writeValue(w *bufio.Writer, r *kgo.Record) error {
-	w.Write(r.Value)
-	return w.WriteByte('\n')
 }
