@@ -49,6 +49,7 @@ file's kafka.brokers, else 127.0.0.1:9092.`,
 		newTopicsCmd(),
 		newBenchCmd(),
 		newGenCmd(),
+		newLagCmd(), newTraceCmd(), newGraphCmd(),
 	)
 	return root
 }
