@@ -18,5 +18,9 @@
 // A record is "done" when every output (or its DLQ record) is acknowledged
 // by Kafka. The poll loop stops polling while the in-flight window (records
 // or bytes) is full, so a slow node leaves the backlog in Kafka as lag.
+// A bounded stage (Options.Bounded, used by `sluice replay`) reads a fixed
+// range of its input by direct assignment instead, commits nothing, and
+// returns from Run once the range is processed.
+//
 // See docs/architecture.md for the file map.
 package stream

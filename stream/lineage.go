@@ -23,6 +23,9 @@ const (
 	HeaderAttempts        = "sluice.attempts"
 	HeaderFailedAt        = "sluice.failed.at"
 	HeaderTraceparent     = "traceparent"
+	// HeaderReplay marks the outputs and DLQ records of a bounded run
+	// (sluice replay); its value identifies the run (Bounds.Tag).
+	HeaderReplay = "sluice.replay"
 
 	runtimeHeaderPrefix = "sluice."
 )
@@ -45,6 +48,9 @@ type lineage struct {
 	// that names it (header values are only read, never modified).
 	input      string
 	inputBytes []byte
+	// extra headers every output and DLQ record carries (a bounded run's
+	// HeaderReplay); nil in the normal mode.
+	extra []kgo.RecordHeader
 }
 
 func newLineage(stage, input string) lineage {
@@ -65,12 +71,13 @@ func (l lineage) sourceHeaders(hs []kgo.RecordHeader, r *kgo.Record) []kgo.Recor
 	num = strconv.AppendInt(num, int64(r.Partition), 10)
 	np := len(num)
 	num = strconv.AppendInt(num, r.Offset, 10)
-	return append(hs,
+	hs = append(hs,
 		kgo.RecordHeader{Key: HeaderStage, Value: l.stage},
 		kgo.RecordHeader{Key: HeaderSourceTopic, Value: l.topicBytes(r.Topic)},
 		kgo.RecordHeader{Key: HeaderSourcePartition, Value: num[:np:np]},
 		kgo.RecordHeader{Key: HeaderSourceOffset, Value: num[np:]},
 	)
+	return append(hs, l.extra...)
 }
 
 // dlqHeaders are the input's own headers (minus earlier runtime headers),

@@ -32,6 +32,9 @@ type Options struct {
 	Logger *zap.Logger
 	// KafkaOpts are extra franz-go options (TLS, SASL, ...), applied last.
 	KafkaOpts []kgo.Opt
+	// Bounded, when set, runs the stage over a fixed range of its input
+	// instead of as a member of its consumer group (see Bounds).
+	Bounded *Bounds
 }
 
 // Stage runs one stage: the unit of deployment. Create it with New and call
@@ -58,6 +61,7 @@ type Stage struct {
 	stats   counters
 	outputs map[string]string
 	lineage lineage
+	bounded *bounded // nil: the normal, consumer group mode
 	// maxBatch is each output topic's max.message.bytes, read in preflight
 	// (before anything is produced) so large records the topic accepts are
 	// not refused by the client.
@@ -94,6 +98,12 @@ func New(opts Options) (*Stage, error) {
 		outputs:  st.Outputs,
 		lineage:  newLineage(st.Name, st.Input),
 	}
+	if opts.Bounded != nil {
+		s.bounded = newBounded(*opts.Bounded)
+		if opts.Bounded.Tag != "" {
+			s.lineage.extra = []kgo.RecordHeader{{Key: HeaderReplay, Value: []byte(opts.Bounded.Tag)}}
+		}
+	}
 	for i := range st.Workers {
 		s.workers = append(s.workers, newWorker(s, i))
 	}
@@ -117,7 +127,8 @@ func (s *Stage) markReady() {
 // are finished and their offsets committed, nodes are asked to shut down;
 // after Timeouts.Shutdown the remaining work is abandoned (hard stop), and
 // nothing unfinished is committed. Run returns nil after a clean stop, or
-// the error that failed the stage.
+// the error that failed the stage. A bounded stage (Options.Bounded) also
+// stops by itself, once its whole range is read, processed and produced.
 func (s *Stage) Run(ctx context.Context) error {
 	s.softCtx, s.cancelSoft = context.WithCancel(ctx)
 	s.hardCtx, s.cancelHard = context.WithCancel(context.WithoutCancel(ctx))
@@ -137,7 +148,7 @@ func (s *Stage) Run(ctx context.Context) error {
 		return err
 	}
 	s.log.Info("stage starting", zap.String("input", s.cfg.Input), zap.String("group", s.cfg.Group),
-		zap.Int("workers", len(s.workers)), zap.Strings("brokers", s.opts.Brokers))
+		zap.Int("workers", len(s.workers)), zap.Strings("brokers", s.opts.Brokers), zap.Bool("bounded", s.bounded != nil))
 
 	var workers sync.WaitGroup
 	for _, w := range s.workers {
@@ -145,10 +156,18 @@ func (s *Stage) Run(ctx context.Context) error {
 		go func() { defer workers.Done(); w.run() }()
 	}
 	commitDone := make(chan struct{})
-	go func() { defer close(commitDone); s.commitLoop() }()
+	if s.bounded == nil {
+		go func() { defer close(commitDone); s.commitLoop() }()
+	} else {
+		close(commitDone) // bounded: no group, nothing to commit
+	}
 	go func() { <-s.softCtx.Done(); s.tracker.wake() }()
 
-	s.pollLoop()
+	if s.bounded == nil {
+		s.pollLoop()
+	} else {
+		s.boundedPollLoop()
+	}
 	close(s.pollDone)
 
 	// Soft stop: workers finish what they hold, bounded by the shutdown
@@ -167,7 +186,9 @@ func (s *Stage) Run(ctx context.Context) error {
 	hardTimer.Stop()
 	s.cancelHard()
 	<-commitDone
-	s.commit(s.tracker.all(), "shutdown")
+	if s.bounded == nil {
+		s.commit(s.tracker.all(), "shutdown")
+	}
 	cl.Close() // leaves the group; the revoke callback finds nothing in flight
 	if err := s.err(); err != nil {
 		return err
@@ -181,7 +202,37 @@ func (s *Stage) kafkaOpts() []kgo.Opt {
 		kgo.SeedBrokers(s.opts.Brokers...),
 		kgo.ClientID(s.opts.ClientID),
 		kgo.WithLogger(zapLogger{s.log.With(zap.String("component", "kafka"))}),
-		// consumer
+	}
+	if s.bounded != nil {
+		opts = append(opts, s.boundedConsumerOpts()...)
+	} else {
+		opts = append(opts, s.groupConsumerOpts()...)
+	}
+	opts = append(opts,
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Bound what franz-go buffers ahead of the window: at most this
+		// many fetches of at most FetchMaxBytes each.
+		kgo.FetchMaxBytes(int32(min(max(s.cfg.Window.Bytes/2, 1<<20), 32<<20))),
+		kgo.MaxConcurrentFetches(2),
+		// producer: idempotent (the default) with acks from all in-sync
+		// replicas, so retries never duplicate or reorder a partition.
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(5*time.Millisecond),
+		kgo.MaxBufferedRecords(max(2*s.cfg.Window.Records, 10000)),
+		kgo.ProducerBatchMaxBytesFn(func(topic string) int32 {
+			if n := s.maxBatch[topic]; n > 0 {
+				return n
+			}
+			return 1000012 // Kafka's default max.message.bytes
+		}),
+	)
+	return append(opts, s.opts.KafkaOpts...)
+}
+
+// groupConsumerOpts are the consumer options of the normal mode: a member
+// of the stage's consumer group with manual commits.
+func (s *Stage) groupConsumerOpts() []kgo.Opt {
+	return []kgo.Opt{
 		kgo.ConsumerGroup(s.cfg.Group),
 		kgo.ConsumeTopics(s.cfg.Input),
 		kgo.DisableAutoCommit(),
@@ -192,24 +243,7 @@ func (s *Stage) kafkaOpts() []kgo.Opt {
 		// A new group starts at the beginning: a pipeline must not skip
 		// what was produced before its first start.
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		// Bound what franz-go buffers ahead of the window: at most this
-		// many fetches of at most FetchMaxBytes each.
-		kgo.FetchMaxBytes(int32(min(max(s.cfg.Window.Bytes/2, 1<<20), 32<<20))),
-		kgo.MaxConcurrentFetches(2),
-		// producer: idempotent (the default) with acks from all in-sync
-		// replicas, so retries never duplicate or reorder a partition.
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerLinger(5 * time.Millisecond),
-		kgo.MaxBufferedRecords(max(2*s.cfg.Window.Records, 10000)),
-		kgo.ProducerBatchMaxBytesFn(func(topic string) int32 {
-			if n := s.maxBatch[topic]; n > 0 {
-				return n
-			}
-			return 1000012 // Kafka's default max.message.bytes
-		}),
 	}
-	return append(opts, s.opts.KafkaOpts...)
 }
 
 // preflight checks that every topic the stage uses exists, so a typo is one

@@ -50,6 +50,7 @@ file's kafka.brokers, else 127.0.0.1:9092.`,
 		newBenchCmd(),
 		newGenCmd(),
 		newLagCmd(), newTraceCmd(), newGraphCmd(),
+		newReplayCmd(), newOffsetsCmd(),
 	)
 	return root
 }
