@@ -97,4 +97,19 @@
 // no JSON work at all. It exists for benchmarks: it measures what the
 // runtime and the protocol cost without the normalisation. The node logs a
 // line on stderr when it starts in that mode; other values are ignored.
+//
+// # Slowdown
+//
+// SLUICE_FILTER_DELAY, a Go duration such as 20us or 1ms, makes the node
+// sleep that long per record on top of its work (in either mode), to play a
+// slow node in backpressure experiments (scripts/soak.sh). The sleeps are
+// grouped into chunks of at least a millisecond and an oversleep is paid
+// back by the next records, so the average is accurate even for delays of
+// a few microseconds, which a single sleep cannot honour. With
+// SLUICE_FILTER_DELAY_FILE=PATH the node also reads the delay from that
+// file (a duration, "0" for none) at start and then every second, so a
+// running node can be slowed down or sped up without a restart; a missing,
+// empty or malformed file keeps the delay it had (a malformed one is
+// logged). A malformed or negative SLUICE_FILTER_DELAY stops the node at
+// start. Each change of delay is logged on stderr.
 package main
