@@ -14,7 +14,7 @@ MODEL    := .cache/models/classify.joblib
 export CARGO_TARGET_DIR := $(CURDIR)/.cache/cargo-target
 CARGO    ?= cargo
 
-.PHONY: help build go-build adapters rust python model nodes run run-filter test test-go test-adapters test-kafka test-race fuzz bench clean
+.PHONY: help build go-build adapters rust python model nodes run run-filter test test-go test-adapters test-kafka test-race fuzz bench soak webview-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -77,6 +77,12 @@ fuzz: ## fuzz the protocol frame decoder for 60s
 bench: build ## codec benchmarks, then ceiling vs filter stage (BENCH_FLAGS="--brokers 127.0.0.1:9092" for Apache Kafka)
 	$(GO) test ./stream/protocol ./adapters/go -run '^$$' -bench . -benchmem
 	$(BIN)/sluice bench --adapters all $(BENCH_FLAGS)
+
+soak: build ## backpressure soak: 5M-record backlog, slow node; fails if the stage's peak RSS exceeds 150 MB
+	./scripts/soak.sh
+
+webview-check: build ## browser check of the live web view in headless Chromium (needs Node.js and Debian's chromium)
+	./scripts/webview-check.sh
 
 clean: ## remove build output, local broker data and .cache (venv, Rust build, model, Kafka jars)
 	rm -rf $(BIN) .sluice .cache

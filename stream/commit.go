@@ -28,6 +28,10 @@ func (s *Stage) commitLoop() {
 // record that is done together with every record before it. It never
 // commits past unfinished work.
 func (s *Stage) commit(parts []*partState, why string) {
+	if why == "revoke" {
+		// Whoever owns them next reports their lag.
+		defer s.metrics.forget(parts)
+	}
 	offs := committableOffsets(parts)
 	if len(offs) == 0 {
 		return
@@ -38,6 +42,7 @@ func (s *Stage) commit(parts []*partState, why string) {
 	s.cl.CommitOffsetsSync(ctx, offs, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
 			s.stats.commitFailures.Add(1)
+			s.metrics.addCommitFailure()
 			s.log.Warn("commit failed; will retry", zap.String("why", why), zap.Error(err))
 			return
 		}
@@ -46,6 +51,7 @@ func (s *Stage) commit(parts []*partState, why string) {
 			for _, p := range t.Partitions {
 				if perr := kerr.ErrorForCode(p.ErrorCode); perr != nil {
 					s.stats.commitFailures.Add(1)
+					s.metrics.addCommitFailure()
 					s.log.Warn("commit failed for a partition", zap.String("topic", t.Topic), zap.Int32("partition", p.Partition), zap.Error(perr))
 					continue
 				}
@@ -58,7 +64,9 @@ func (s *Stage) commit(parts []*partState, why string) {
 			}
 		}
 		markCommitted(parts, ok)
+		s.metrics.committed(ok)
 		s.stats.commits.Add(1)
 	})
+	s.metrics.observeCommit(time.Since(start))
 	s.log.Debug("committed", zap.String("why", why), zap.Duration("took", time.Since(start)))
 }

@@ -15,7 +15,7 @@ import (
 // acknowledged. Called by the record's worker, in input order.
 func (s *Stage) deliver(in *inflight, r *protocol.Result) {
 	if in.chunk.part.abandoned.Load() {
-		s.tracker.recordDone(in)
+		s.recordDone(in)
 		return
 	}
 	switch r.Status {
@@ -29,15 +29,18 @@ func (s *Stage) deliver(in *inflight, r *protocol.Result) {
 	}
 	if len(r.Outputs) == 0 {
 		s.stats.filtered.Add(1)
-		s.tracker.recordDone(in)
+		s.metrics.addFiltered()
+		s.recordDone(in)
 		return
 	}
 	topics := make([]string, len(r.Outputs))
+	names := make([]string, len(r.Outputs))
 	for i := range r.Outputs {
 		name := r.Outputs[i].Name
 		if name == "" {
 			name = "default"
 		}
+		names[i] = name
 		t, ok := s.outputs[name]
 		if !ok {
 			s.deadLetter(in, fmt.Sprintf("node emitted to output %q, which stage %q does not define (outputs: %s)",
@@ -46,10 +49,12 @@ func (s *Stage) deliver(in *inflight, r *protocol.Result) {
 		}
 		topics[i] = t
 	}
+	tc := inputTrace(in.rec, s.opts.StartTraces)
 	// +1 holds the record open until every output has been handed over.
 	in.pending.Store(int32(len(r.Outputs)) + 1)
 	for i := range r.Outputs {
-		s.produce(in, s.outputRecord(in.rec, topics[i], &r.Outputs[i]))
+		s.produce(in, s.outputRecord(in.rec, topics[i], &r.Outputs[i], tc))
+		s.metrics.addProduced(names[i], 1)
 	}
 	s.stats.produced.Add(int64(len(r.Outputs)))
 	s.outputAcked(in)
@@ -68,10 +73,12 @@ func (s *Stage) outputNames() string {
 }
 
 // outputRecord builds the Kafka record for one node output: the node's key,
-// value and headers (minus any "sluice." ones), the lineage headers, the
-// input's traceparent when the node set none, and the input's timestamp
-// (event time flows through the pipeline, as in Kafka Streams).
-func (s *Stage) outputRecord(src *kgo.Record, topic string, o *protocol.Output) *kgo.Record {
+// value and headers (minus any "sluice." ones), the lineage headers, a
+// traceparent when the node set none (or only copied the input's) — tc's trace (the input's, or one
+// started for it) with a new span id, whose parent is the input's span —
+// and the input's timestamp (event time flows through the pipeline, as in
+// Kafka Streams).
+func (s *Stage) outputRecord(src *kgo.Record, topic string, o *protocol.Output, tc traceContext) *kgo.Record {
 	hs := make([]kgo.RecordHeader, 0, len(o.Headers)+5)
 	hasTrace := false
 	for _, h := range o.Headers {
@@ -79,26 +86,36 @@ func (s *Stage) outputRecord(src *kgo.Record, topic string, o *protocol.Output) 
 			continue
 		}
 		if h.Key == HeaderTraceparent {
+			// A node that copied the input's traceparent made no span of
+			// its own: the output gets the runtime's child span instead.
+			if tp := headerValue(src, HeaderTraceparent); tp != nil && string(tp) == string(h.Value) {
+				continue
+			}
 			hasTrace = true
 		}
 		hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 	}
-	if !hasTrace {
-		for _, h := range src.Headers {
-			if h.Key == HeaderTraceparent {
-				hs = append(hs, h)
-				break
-			}
-		}
+	if tp := tc.child(); !hasTrace && tp != nil {
+		hs = append(hs, kgo.RecordHeader{Key: HeaderTraceparent, Value: tp})
 	}
 	hs = s.lineage.sourceHeaders(hs, src)
 	return &kgo.Record{Topic: topic, Key: o.Key, Value: o.Value, Headers: hs, Timestamp: src.Timestamp}
 }
 
+// headerValue returns the value of r's first header named key, or nil.
+func headerValue(r *kgo.Record, key string) []byte {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return h.Value
+		}
+	}
+	return nil
+}
+
 // deadLetter sends the input record to the stage's DLQ with the reason.
 func (s *Stage) deadLetter(in *inflight, reason, kind string, attempts int) {
 	if in.chunk.part.abandoned.Load() {
-		s.tracker.recordDone(in)
+		s.recordDone(in)
 		return
 	}
 	r := in.rec
@@ -107,6 +124,7 @@ func (s *Stage) deadLetter(in *inflight, reason, kind string, attempts int) {
 	in.pending.Store(2)
 	s.produce(in, rec)
 	s.stats.dlq.Add(1)
+	s.metrics.addDLQ(kind)
 	s.outputAcked(in)
 }
 
@@ -127,6 +145,12 @@ func (s *Stage) produce(in *inflight, rec *kgo.Record) {
 
 func (s *Stage) outputAcked(in *inflight) {
 	if in.pending.Add(-1) == 0 {
-		s.tracker.recordDone(in)
+		s.recordDone(in)
 	}
+}
+
+// recordDone marks in done and notes the progress (see Stalled).
+func (s *Stage) recordDone(in *inflight) {
+	s.progress.mark()
+	s.tracker.recordDone(in)
 }

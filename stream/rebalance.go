@@ -47,9 +47,11 @@ func (s *Stage) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][
 // onLost runs when partitions are lost without a chance to commit (session
 // expiry, fencing): their in-flight work is abandoned at once.
 func (s *Stage) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-	for _, p := range s.tracker.take(lost) {
+	parts := s.tracker.take(lost)
+	for _, p := range parts {
 		p.abandoned.Store(true)
 	}
+	s.metrics.forget(parts)
 	s.tracker.wake()
 	s.log.Warn("partitions lost", zap.Any("partitions", lost))
 }

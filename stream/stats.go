@@ -2,11 +2,14 @@ package stream
 
 import "sync/atomic"
 
-// counters are the stage's running totals (read with Stats).
+// counters are the stage's running totals (read with Stats). Each is
+// updated together with its Prometheus counter (metrics.go), so Stats and
+// /metrics agree.
 type counters struct {
 	consumed, produced, filtered, dlq           atomic.Int64
 	nodeStarts, nodeRestarts, nodeStartFailures atomic.Int64
 	commits, commitFailures                     atomic.Int64
+	retried                                     atomic.Int64
 }
 
 // Stats is a snapshot of a stage's totals since it started.
@@ -20,6 +23,7 @@ type Stats struct {
 	NodeStartFailures int64 // starts that failed before the handshake
 	Commits           int64
 	CommitFailures    int64
+	Retried           int64 // input records re-sent to a node after it failed
 	InFlightRecords   int
 	InFlightBytes     int64
 }
@@ -31,6 +35,6 @@ func (s *Stage) Stats() Stats {
 		Consumed: s.stats.consumed.Load(), Produced: s.stats.produced.Load(), Filtered: s.stats.filtered.Load(),
 		DLQ: s.stats.dlq.Load(), NodeStarts: s.stats.nodeStarts.Load(), NodeRestarts: s.stats.nodeRestarts.Load(),
 		NodeStartFailures: s.stats.nodeStartFailures.Load(), Commits: s.stats.commits.Load(),
-		CommitFailures: s.stats.commitFailures.Load(), InFlightRecords: recs, InFlightBytes: bytes,
+		CommitFailures: s.stats.commitFailures.Load(), Retried: s.stats.retried.Load(), InFlightRecords: recs, InFlightBytes: bytes,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -43,6 +44,7 @@ type sentBatch struct {
 	id   uint64
 	recs []*inflight
 	path string // files mode: the spool file
+	sent time.Time
 }
 
 func newWorker(s *Stage, id int) *worker {
@@ -91,7 +93,7 @@ func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
 	for ; i < len(w.queue) && len(out) < maxRecords; i++ {
 		in := w.queue[i]
 		if in.chunk.part.abandoned.Load() {
-			w.s.tracker.recordDone(in)
+			w.s.recordDone(in)
 			continue
 		}
 		sz := int64(in.frameSize())
@@ -195,7 +197,8 @@ func (w *worker) start() bool {
 			return false
 		}
 	}
-	p, err := startNode(w.s.hardCtx, w.s.cfg, w.id, w.s.cfg.Window.Batches, w.log)
+	// The node's own lines (stderr) and the process's log carry its name.
+	p, err := startNode(w.s.hardCtx, w.s.cfg, w.id, w.s.cfg.Window.Batches, w.log.With(zap.String("node", w.nodeName())))
 	if err != nil {
 		if w.s.hardCtx.Err() != nil {
 			return false
@@ -207,6 +210,7 @@ func (w *worker) start() bool {
 		}
 		w.startFailures++
 		w.s.stats.nodeStartFailures.Add(1)
+		w.s.metrics.addRestart(RestartStart)
 		w.log.Error("node failed to start", zap.Error(err), zap.Int("consecutive_failures", w.startFailures))
 		if w.startFailures >= w.s.cfg.MaxStartFailures {
 			w.s.fail(fmt.Errorf("%w: stage %q: node %q failed to start %d times in a row; last: %v", ErrNodeStart, w.s.cfg.Name, w.s.cfg.Node.Command, w.startFailures, err))
@@ -240,7 +244,7 @@ func (w *worker) fill() {
 			w.progress = time.Now() // the node was idle: its clock starts now
 		}
 		w.nextID++
-		b := &sentBatch{id: w.nextID, recs: recs}
+		b := &sentBatch{id: w.nextID, recs: recs, sent: time.Now()}
 		frame := w.encode
 		if w.proc.ack.Features&protocol.FeatureFiles != 0 {
 			frame = w.spoolBatch
@@ -351,6 +355,7 @@ func (w *worker) apply(m protocol.Message) error {
 		w.sent[0] = nil
 		w.sent = w.sent[1:]
 		w.progress = time.Now()
+		w.s.metrics.observeBatch(w.progress.Sub(b.sent))
 		w.consecutiveCrashes = 0
 		for i, in := range b.recs {
 			w.s.deliver(in, &m.Results[i])
@@ -393,6 +398,7 @@ func (w *worker) crash(reason error, kind string) {
 	w.proc = nil
 	w.consecutiveCrashes++
 	w.s.stats.nodeRestarts.Add(1)
+	w.s.metrics.addRestart(kind)
 	var recs []*inflight
 	for _, b := range w.sent {
 		recs = append(recs, b.recs...)
@@ -418,5 +424,10 @@ func (w *worker) crash(reason error, kind string) {
 	}
 	if len(recs) > 0 {
 		w.requeue(recs)
+		w.s.stats.retried.Add(int64(len(recs)))
+		w.s.metrics.addRetried(len(recs))
 	}
 }
+
+// nodeName names the node in log lines: its command's base name.
+func (w *worker) nodeName() string { return filepath.Base(w.s.cfg.Node.Command) }

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"go.uber.org/zap"
 
@@ -16,15 +20,51 @@ import (
 // drains and commits) or one of them fails (then the others are stopped the
 // same way and the first error is returned).
 func runStages(ctx context.Context, p *config.Pipeline, stages []config.Stage, brokers []string, log *zap.Logger) error {
+	return runStagesWith(ctx, p, stages, brokers, log, runOptions{})
+}
+
+// runStagesWith is runStages that also serves metrics, health, readiness
+// and the web view on opts.MetricsAddr: it creates the stages, starts the
+// HTTP server over them, then runs them; the server stops after them.
+func runStagesWith(ctx context.Context, p *config.Pipeline, stages []config.Stage, brokers []string, log *zap.Logger, opts runOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var reg *prometheus.Registry
+	var ln net.Listener
+	if opts.MetricsAddr != "" {
+		var err error
+		ln, err = listenObserver(opts.MetricsAddr)
+		switch {
+		case err != nil && opts.MetricsAddrDefault && errors.Is(err, syscall.EADDRINUSE):
+			log.Warn("the default --metrics-addr is in use (another sluice on this machine?); serving no metrics, health or web view: give --metrics-addr HOST:PORT", zap.String("addr", opts.MetricsAddr))
+			if opts.Stderr != nil {
+				fmt.Fprintf(opts.Stderr, "sluice: %s is in use; no metrics or web view (give --metrics-addr HOST:PORT)\n", opts.MetricsAddr)
+			}
+		case err != nil:
+			return err
+		default:
+			defer ln.Close() // when something below fails before serving
+			reg = newRegistry()
+		}
+	}
 	var all []*stream.Stage
 	for _, st := range stages {
-		s, err := stream.New(stream.Options{Stage: st, Pipeline: p.Name, Brokers: brokers, ClientID: p.Kafka.ClientID, Logger: log})
+		s, err := stream.New(stream.Options{Stage: st, Pipeline: p.Name, Brokers: brokers, ClientID: p.Kafka.ClientID, Logger: log, Registry: reg, StartTraces: true})
 		if err != nil {
 			return err
 		}
 		all = append(all, s)
+	}
+	if ln != nil {
+		o := startObserver(ln, newObserveMux(reg, p, all, brokers), log)
+		defer o.stop()
+		log.Info("serving metrics, health and the web view", zap.String("addr", ln.Addr().String()))
+		if opts.Stderr != nil {
+			fmt.Fprintf(opts.Stderr, "sluice: web view on http://%s/ (metrics: /metrics, health: /healthz, /readyz)\n", ln.Addr())
+		}
+		if opts.onListen != nil {
+			opts.onListen(ln.Addr())
+		}
 	}
 	var (
 		wg       sync.WaitGroup

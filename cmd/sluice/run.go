@@ -13,6 +13,7 @@ import (
 func newRunCmd() *cobra.Command {
 	var (
 		cfgPath, brokersFlag, stage string
+		metricsAddr                 string
 		logs                        logFlags
 	)
 	c := &cobra.Command{
@@ -24,7 +25,11 @@ processes of the same stage — the consumer group shares the input partitions
 among them, so replicas beyond the partition count stay idle.
 
 Topics must exist (see 'sluice topics create'). Ctrl-C or SIGTERM stops softly:
-in-flight records are finished and committed, bounded by timeouts.shutdown.`,
+in-flight records are finished and committed, bounded by timeouts.shutdown.
+
+Metrics (Prometheus), /healthz and /readyz (for liveness and readiness
+probes) and a web view are served on --metrics-addr (default
+127.0.0.1:9464; 0.0.0.0:9464 in a container; see docs/metrics.md).`,
 		Example: `  sluice run --config config/examples/filter.yaml --stage filter
   SLUICE_BROKERS=kafka-0:9092,kafka-1:9092 sluice run -c pipeline.yaml --stage classify`,
 		Args: noArgs,
@@ -48,12 +53,13 @@ in-flight records are finished and committed, bounded by timeouts.shutdown.`,
 			brokers, source := config.ResolveBrokers(brokersFlag, p)
 			fmt.Fprintf(cmd.ErrOrStderr(), "sluice: running stage %s of %s on %s (from %s); Ctrl-C to stop\n",
 				st.Name, p.Name, strings.Join(brokers, ","), source)
-			return runStages(cmd.Context(), p, []config.Stage{*st}, brokers, log)
+			return runStagesWith(cmd.Context(), p, []config.Stage{*st}, brokers, log, metricsOptions(cmd, metricsAddr))
 		},
 	}
 	addConfigFlag(c, &cfgPath, true)
 	addBrokersFlag(c, &brokersFlag)
 	c.Flags().StringVar(&stage, "stage", "", "the stage to run (a key under stages: in the file)")
+	addMetricsAddrFlag(c, &metricsAddr)
 	logs.add(c)
 	return c
 }

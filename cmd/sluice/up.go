@@ -19,6 +19,7 @@ import (
 func newUpCmd() *cobra.Command {
 	var (
 		cfgPath, brokersFlag, dataDir, embeddedAddr string
+		metricsAddr                                 string
 		logs                                        logFlags
 	)
 	c := &cobra.Command{
@@ -33,6 +34,9 @@ kafka.brokers in the file), up starts an embedded Kafka-protocol broker on
 again resumes where it left off; every other sluice command (produce, tail,
 run) reaches it at the default address. If something already answers on
 that port, up uses it instead.
+
+Metrics (Prometheus), /healthz, /readyz and a web view are served on
+--metrics-addr (default 127.0.0.1:9464; see docs/metrics.md).
 
 Ctrl-C stops softly: in-flight records are finished and committed first.`,
 		Example: `  sluice up --config config/examples/filter.yaml
@@ -72,7 +76,7 @@ Ctrl-C stops softly: in-flight records are finished and committed first.`,
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "sluice: pipeline %s up: %s on %s; Ctrl-C to stop\n",
 				p.Name, plural(len(p.Stages), "stage"), where)
-			err = runStages(ctx, p, p.Stages, brokers, log)
+			err = runStagesWith(ctx, p, p.Stages, brokers, log, metricsOptions(cmd, metricsAddr))
 			if err == nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "sluice: pipeline %s stopped\n", p.Name)
 			}
@@ -83,6 +87,7 @@ Ctrl-C stops softly: in-flight records are finished and committed first.`,
 	addBrokersFlag(c, &brokersFlag)
 	c.Flags().StringVar(&dataDir, "data-dir", ".sluice", "where the embedded broker keeps its data (in DIR/broker)")
 	c.Flags().StringVar(&embeddedAddr, "embedded-addr", config.DefaultBrokers, "where the embedded broker listens when no brokers are configured")
+	addMetricsAddrFlag(c, &metricsAddr)
 	logs.add(c)
 	return c
 }
