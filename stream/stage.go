@@ -274,16 +274,37 @@ func (s *Stage) preflight(ctx context.Context) error {
 	}
 	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	md, err := adm.Metadata(mctx, need...)
-	if err != nil {
-		return fmt.Errorf("stage %q: cannot reach Kafka at %v: %w", s.cfg.Name, s.opts.Brokers, err)
+	// A topic created a moment ago (sluice up creates them just before
+	// the stages start) can take a few hundred milliseconds to appear in
+	// a real cluster's metadata: look again for a few seconds before
+	// calling it missing.
+	missingUntil := time.Now().Add(5 * time.Second)
+	for {
+		md, err := adm.Metadata(mctx, need...)
+		if err != nil {
+			return fmt.Errorf("stage %q: cannot reach Kafka at %v: %w", s.cfg.Name, s.opts.Brokers, err)
+		}
+		missing := ""
+		for _, t := range need {
+			if td, ok := md.Topics[t]; !ok || td.Err != nil {
+				missing = t
+				break
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(missingUntil) {
+			return fmt.Errorf("%w: stage %q needs topic %q (create the pipeline's topics with \"sluice topics create --config FILE\")", ErrTopicMissing, s.cfg.Name, missing)
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-mctx.Done():
+			return fmt.Errorf("stage %q: cannot reach Kafka at %v: %w", s.cfg.Name, s.opts.Brokers, mctx.Err())
+		}
 	}
 	s.maxBatch = map[string]int32{}
 	for _, t := range need {
-		td, ok := md.Topics[t]
-		if !ok || td.Err != nil {
-			return fmt.Errorf("%w: stage %q needs topic %q (create the pipeline's topics with \"sluice topics create --config FILE\")", ErrTopicMissing, s.cfg.Name, t)
-		}
 		s.maxBatch[t] = TopicMaxMessageBytes(mctx, adm, t)
 	}
 	return nil
