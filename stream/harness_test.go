@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -215,6 +216,11 @@ func (h *harness) readAll(topic string) []*kgo.Record {
 func (h *harness) committed(group string) map[int32]int64 {
 	h.t.Helper()
 	offs, err := h.adm.FetchOffsets(context.Background(), group)
+	// COORDINATOR_NOT_AVAILABLE on a freshly started broker is retriable.
+	for deadline := time.Now().Add(30 * time.Second); err != nil && kerr.IsRetriable(err) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		offs, err = h.adm.FetchOffsets(context.Background(), group)
+	}
 	if err != nil {
 		h.t.Fatal(err)
 	}

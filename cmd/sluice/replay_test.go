@@ -147,6 +147,11 @@ func checkLineageSources(t *testing.T, got map[lineageKey]int, want []timedRecor
 func groupCommitted(t *testing.T, adm *kadm.Client, group, topic string) map[int32]int64 {
 	t.Helper()
 	offs, err := adm.FetchOffsets(testCtx(t), group)
+	// COORDINATOR_NOT_AVAILABLE on a freshly started broker is retriable.
+	for deadline := time.Now().Add(30 * time.Second); err != nil && kerr.IsRetriable(err) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		offs, err = adm.FetchOffsets(testCtx(t), group)
+	}
 	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
 		t.Fatal(err)
 	}
