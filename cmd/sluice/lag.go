@@ -237,7 +237,7 @@ func sampleLag(ctx context.Context, adm *kadm.Client, stages []*config.Stage) (l
 		return lagSample{}, fmt.Errorf("list start offsets: %w", err)
 	}
 	var described kadm.DescribedGroups
-	err = retryRetriable(ctx, func() error {
+	err = retryRetriable(ctx, 15*time.Second, func() error {
 		var err error
 		described, err = adm.DescribeGroups(ctx, groups...)
 		if err == nil {
@@ -285,7 +285,7 @@ func measureStage(ctx context.Context, adm *kadm.Client, ls *lagStage, ends, sta
 		return fmt.Sprintf("input topic %q: %v", ls.Topic, e.Err)
 	}
 	var committed kadm.OffsetResponses
-	err := retryRetriable(ctx, func() error {
+	err := retryRetriable(ctx, 15*time.Second, func() error {
 		var err error
 		committed, err = adm.FetchOffsetsForTopics(ctx, ls.Group, ls.Topic)
 		return err
@@ -320,11 +320,11 @@ func measureStage(ctx context.Context, adm *kadm.Client, ls *lagStage, ends, sta
 	return ""
 }
 
-// retryRetriable calls f again, for up to 15 seconds, while it fails with
-// an error Kafka calls retriable: a group coordinator still loading, or a
-// fresh cluster still creating __consumer_offsets.
-func retryRetriable(ctx context.Context, f func() error) error {
-	deadline := time.Now().Add(15 * time.Second)
+// retryRetriable calls f again, for up to within, while it fails with an
+// error Kafka calls retriable: a group coordinator still loading or moving,
+// or a fresh cluster still creating __consumer_offsets.
+func retryRetriable(ctx context.Context, within time.Duration, f func() error) error {
+	deadline := time.Now().Add(within)
 	for {
 		err := f()
 		if err == nil || !kerr.IsRetriable(err) || time.Now().After(deadline) {

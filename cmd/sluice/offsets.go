@@ -189,7 +189,7 @@ func runOffsetsReset(cmd *cobra.Command, o *offsetsResetOpts) error {
 	for _, r := range rows {
 		offs.Add(kadm.Offset{Topic: st.Input, Partition: r.Partition, At: r.New, LeaderEpoch: -1})
 	}
-	err = retryCoordinator(ctx, func() error {
+	err = retryRetriable(ctx, 30*time.Second, func() error {
 		resp, err := adm.CommitOffsets(ctx, st.Group, offs)
 		if err == nil {
 			err = resp.Error()
@@ -213,7 +213,7 @@ func runOffsetsReset(cmd *cobra.Command, o *offsetsResetOpts) error {
 // that does not exist).
 func groupMembers(ctx context.Context, adm *kadm.Client, group string) (int, error) {
 	var dgs kadm.DescribedGroups
-	err := retryCoordinator(ctx, func() error {
+	err := retryRetriable(ctx, 30*time.Second, func() error {
 		var err error
 		dgs, err = adm.DescribeGroups(ctx, group)
 		if err == nil {
@@ -239,7 +239,7 @@ func groupMembers(ctx context.Context, adm *kadm.Client, group string) (int, err
 // and the target's offset.
 func resetPlan(ctx context.Context, adm *kadm.Client, group, topic string, partitions []int32, target resetTarget) ([]resetRow, error) {
 	var committed kadm.OffsetResponses
-	err := retryCoordinator(ctx, func() error {
+	err := retryRetriable(ctx, 30*time.Second, func() error {
 		var err error
 		committed, err = adm.FetchOffsets(ctx, group)
 		return err
@@ -302,20 +302,3 @@ func writeResetTable(w io.Writer, rows []resetRow) error {
 	return tw.Flush()
 }
 
-// retryCoordinator calls fn until it succeeds, fails for good, or 30s have
-// passed: a group's coordinator can be briefly unavailable (a new cluster
-// creates __consumer_offsets on first use; coordinators move).
-func retryCoordinator(ctx context.Context, fn func() error) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := fn()
-		if err == nil || !kerr.IsRetriable(err) || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}

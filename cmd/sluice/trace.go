@@ -595,7 +595,7 @@ func traceHas(list []string, s string) bool {
 // committed offset on rec's partition.
 func (f *forwarder) progress(st *config.Stage, rec *kgo.Record) string {
 	var offs kadm.OffsetResponses
-	err := retryRetriable(f.ctx, func() error {
+	err := retryRetriable(f.ctx, 15*time.Second, func() error {
 		var err error
 		offs, err = f.adm.FetchOffsetsForTopics(f.ctx, st.Group, rec.Topic)
 		return err
