@@ -301,4 +301,3 @@ func writeResetTable(w io.Writer, rows []resetRow) error {
 	}
 	return tw.Flush()
 }
-
