@@ -108,13 +108,7 @@ func TestBoundedRunProcessesExactlyItsRange(t *testing.T) {
 
 	// The group was never joined nor committed to (kfake does not know
 	// it at all; Apache Kafka answers with no offsets).
-	// A broker that just started answers COORDINATOR_NOT_AVAILABLE while it
-	// creates __consumer_offsets: a retriable error, so ask again.
-	offs, err := h.adm.FetchOffsets(context.Background(), h.group)
-	for deadline := time.Now().Add(30 * time.Second); err != nil && kerr.IsRetriable(err) && time.Now().Before(deadline); {
-		time.Sleep(200 * time.Millisecond)
-		offs, err = h.adm.FetchOffsets(context.Background(), h.group)
-	}
+	offs, err := h.fetchOffsets(h.group)
 	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
 		t.Fatal(err)
 	}

@@ -33,31 +33,38 @@ func (s *Stage) deliver(in *inflight, r *protocol.Result) {
 		s.recordDone(in)
 		return
 	}
-	topics := make([]string, len(r.Outputs))
-	names := make([]string, len(r.Outputs))
+	// Resolve every output before producing any, so a record naming an
+	// unknown output goes to the DLQ whole. The array keeps the usual one
+	// or two outputs off the heap.
+	var buf [4]string
+	topics := buf[:0]
 	for i := range r.Outputs {
-		name := r.Outputs[i].Name
-		if name == "" {
-			name = "default"
-		}
-		names[i] = name
+		name := outputName(&r.Outputs[i])
 		t, ok := s.outputs[name]
 		if !ok {
 			s.deadLetter(in, fmt.Sprintf("node emitted to output %q, which stage %q does not define (outputs: %s)",
 				name, s.cfg.Name, s.outputNames()), KindUnknownOutput, 1)
 			return
 		}
-		topics[i] = t
+		topics = append(topics, t)
 	}
 	tc := inputTrace(in.rec, s.opts.StartTraces)
 	// +1 holds the record open until every output has been handed over.
 	in.pending.Store(int32(len(r.Outputs)) + 1)
 	for i := range r.Outputs {
 		s.produce(in, s.outputRecord(in.rec, topics[i], &r.Outputs[i], tc))
-		s.metrics.addProduced(names[i], 1)
+		s.metrics.addProduced(outputName(&r.Outputs[i]), 1)
 	}
 	s.stats.produced.Add(int64(len(r.Outputs)))
 	s.outputAcked(in)
+}
+
+// outputName is the stage output an output goes to: "" means "default".
+func outputName(o *protocol.Output) string {
+	if o.Name == "" {
+		return "default"
+	}
+	return o.Name
 }
 
 func (s *Stage) outputNames() string {

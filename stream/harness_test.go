@@ -212,15 +212,21 @@ func (h *harness) readAll(topic string) []*kgo.Record {
 	}
 }
 
-// committed returns the group's committed offsets on the input topic.
-func (h *harness) committed(group string) map[int32]int64 {
-	h.t.Helper()
+// fetchOffsets is FetchOffsets asked again while the broker answers a
+// retriable error (COORDINATOR_NOT_AVAILABLE on a freshly started broker).
+func (h *harness) fetchOffsets(group string) (kadm.OffsetResponses, error) {
 	offs, err := h.adm.FetchOffsets(context.Background(), group)
-	// COORDINATOR_NOT_AVAILABLE on a freshly started broker is retriable.
 	for deadline := time.Now().Add(30 * time.Second); err != nil && kerr.IsRetriable(err) && time.Now().Before(deadline); {
 		time.Sleep(200 * time.Millisecond)
 		offs, err = h.adm.FetchOffsets(context.Background(), group)
 	}
+	return offs, err
+}
+
+// committed returns the group's committed offsets on the input topic.
+func (h *harness) committed(group string) map[int32]int64 {
+	h.t.Helper()
+	offs, err := h.fetchOffsets(group)
 	if err != nil {
 		h.t.Fatal(err)
 	}

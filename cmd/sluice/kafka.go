@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/config"
@@ -53,4 +54,27 @@ func newClient(ctx context.Context, brokers []string, opts ...kgo.Opt) (*kgo.Cli
 		return nil, fmt.Errorf("cannot reach Kafka at %s: %v (start one with `sluice broker` or `sluice up`, or pass --brokers)", strings.Join(brokers, ","), err)
 	}
 	return cl, nil
+}
+
+// listOffsetsErr is the error of listing topic's offsets: the context's
+// error when it ended, so Ctrl-C stays a clean exit.
+func listOffsetsErr(ctx context.Context, topic string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("list offsets of %q: %w", topic, err)
+}
+
+// listed folds the per-partition errors of a kadm offsets listing into its
+// error, worded by listOffsetsErr: call it as listed(ctx, topic)(adm.ListEndOffsets(ctx, topic)).
+func listed(ctx context.Context, topic string) func(kadm.ListedOffsets, error) (kadm.ListedOffsets, error) {
+	return func(los kadm.ListedOffsets, err error) (kadm.ListedOffsets, error) {
+		if err == nil {
+			err = los.Error()
+		}
+		if err != nil {
+			return nil, listOffsetsErr(ctx, topic, err)
+		}
+		return los, nil
+	}
 }

@@ -250,25 +250,19 @@ func resetPlan(ctx context.Context, adm *kadm.Client, group, topic string, parti
 		}
 		return nil, fmt.Errorf("fetch the committed offsets of group %q: %w", group, err)
 	}
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
+	ends, err := listed(ctx, topic)(adm.ListEndOffsets(ctx, topic))
 	if err != nil {
-		return nil, offsetsListErr(ctx, topic, err)
+		return nil, err
 	}
 	news := ends
 	switch target.kind {
 	case "earliest":
-		news, err = adm.ListStartOffsets(ctx, topic)
+		news, err = listed(ctx, topic)(adm.ListStartOffsets(ctx, topic))
 	case "time":
-		news, err = adm.ListOffsetsAfterMilli(ctx, target.at.UnixMilli(), topic)
-	}
-	if err == nil {
-		err = news.Error()
+		news, err = listed(ctx, topic)(adm.ListOffsetsAfterMilli(ctx, target.at.UnixMilli(), topic))
 	}
 	if err != nil {
-		return nil, offsetsListErr(ctx, topic, err)
+		return nil, err
 	}
 	rows := make([]resetRow, 0, len(partitions))
 	for _, part := range partitions {

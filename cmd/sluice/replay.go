@@ -155,7 +155,7 @@ func runReplay(cmd *cobra.Command, o *replayOpts) error {
 		}
 		tds, err := adm.ListTopics(ctx, f[1])
 		if err != nil {
-			return offsetsListErr(ctx, f[1], err)
+			return listOffsetsErr(ctx, f[1], err)
 		}
 		if td, ok := tds[f[1]]; !ok || td.Err != nil {
 			return fmt.Errorf("%s %q: the topic does not exist; create it first (replay creates no topics)", f[0], f[1])
@@ -217,24 +217,18 @@ func runReplay(cmd *cobra.Command, o *replayOpts) error {
 // or with a zero to the partition's end. A partition with nothing at or
 // after a time lists its end offset for it.
 func replayRanges(ctx context.Context, adm *kadm.Client, topic string, partitions []int32, from, to time.Time) ([]replayRange, error) {
-	starts, err := adm.ListOffsetsAfterMilli(ctx, from.UnixMilli(), topic)
-	if err == nil {
-		err = starts.Error()
-	}
+	starts, err := listed(ctx, topic)(adm.ListOffsetsAfterMilli(ctx, from.UnixMilli(), topic))
 	if err != nil {
-		return nil, offsetsListErr(ctx, topic, err)
+		return nil, err
 	}
 	var stops kadm.ListedOffsets
 	if to.IsZero() {
-		stops, err = adm.ListEndOffsets(ctx, topic)
+		stops, err = listed(ctx, topic)(adm.ListEndOffsets(ctx, topic))
 	} else {
-		stops, err = adm.ListOffsetsAfterMilli(ctx, to.UnixMilli(), topic)
-	}
-	if err == nil {
-		err = stops.Error()
+		stops, err = listed(ctx, topic)(adm.ListOffsetsAfterMilli(ctx, to.UnixMilli(), topic))
 	}
 	if err != nil {
-		return nil, offsetsListErr(ctx, topic, err)
+		return nil, err
 	}
 	out := make([]replayRange, 0, len(partitions))
 	for _, part := range partitions {
@@ -318,12 +312,3 @@ func progressLine(stage string, pr stream.BoundedProgress, elapsed time.Duration
 // fmtTime shows a time given on the command line, in UTC, to the
 // millisecond (Kafka's timestamp precision).
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.999Z07:00") }
-
-// offsetsListErr words a failure to list topics or offsets; after Ctrl-C
-// it is just the cancellation.
-func offsetsListErr(ctx context.Context, topic string, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return fmt.Errorf("list offsets of %q: %w", topic, err)
-}

@@ -329,12 +329,3 @@ func runTail(cmd *cobra.Command, args []string, o *tailOpts) error {
 		}
 	}
 }
-
-// listOffsetsErr is the error of listing topic's offsets: the context's
-// error when it ended, so Ctrl-C stays a clean exit.
-func listOffsetsErr(ctx context.Context, topic string, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return fmt.Errorf("list offsets of %q: %w", topic, err)
-}

@@ -33,8 +33,6 @@ const (
 	// forward scan of a stage's output topics.
 	traceReadTimeout = 15 * time.Second
 	traceScanTimeout = time.Minute
-	// traceTimeLayout prints record timestamps, as tail does.
-	traceTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 )
 
 type traceOpts struct {
@@ -262,25 +260,18 @@ func (t *tracer) offsets(topic string, part int32) (start, end int64, err error)
 		err = starts.Error()
 	}
 	if err != nil {
-		return 0, 0, traceOffsetsErr(t.ctx, topic, err)
+		return 0, 0, listOffsetsErr(t.ctx, topic, err)
 	}
 	ends, err := t.adm.ListCommittedOffsets(t.ctx, topic)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
-		return 0, 0, traceOffsetsErr(t.ctx, topic, err)
+		return 0, 0, listOffsetsErr(t.ctx, topic, err)
 	}
 	s, _ := starts.Lookup(topic, part)
 	e, _ := ends.Lookup(topic, part)
 	return s.Offset, e.Offset, nil
-}
-
-func traceOffsetsErr(ctx context.Context, topic string, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return fmt.Errorf("list offsets of %q: %w", topic, err)
 }
 
 // fetch reads the record at topic/part/off.
@@ -394,7 +385,7 @@ func fullBytes(b []byte) string {
 // writeTraceRecord prints r in full.
 func writeTraceRecord(w io.Writer, r *kgo.Record) {
 	fmt.Fprintf(w, "%s\n", idOf(r))
-	fmt.Fprintf(w, "  time     %s\n", r.Timestamp.UTC().Format(traceTimeLayout))
+	fmt.Fprintf(w, "  time     %s\n", r.Timestamp.UTC().Format(tsLayout))
 	fmt.Fprintf(w, "  key      %s\n", fullBytes(r.Key))
 	fmt.Fprintf(w, "  value    %s\n", fullBytes(r.Value))
 	for i, h := range r.Headers {
@@ -463,7 +454,7 @@ func (t *tracer) back(w io.Writer, rec *kgo.Record) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  STAGE\tRECORD\tTIME\tVALUE")
 	for _, r := range chain {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", wroteBy(r), idOf(r), r.Timestamp.UTC().Format(traceTimeLayout), lineExcerpt(r.Value, traceExcerpt))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", wroteBy(r), idOf(r), r.Timestamp.UTC().Format(tsLayout), lineExcerpt(r.Value, traceExcerpt))
 	}
 	if missing != nil {
 		reason := "cannot be read"
@@ -569,7 +560,7 @@ func (f *forwarder) from(rec *kgo.Record, depth int) {
 			continue
 		}
 		for _, r := range found {
-			line := fmt.Sprintf("%s%s -> %s  %s  %s", indent, st.Name, idOf(r), r.Timestamp.UTC().Format(traceTimeLayout), lineExcerpt(r.Value, traceExcerpt))
+			line := fmt.Sprintf("%s%s -> %s  %s  %s", indent, st.Name, idOf(r), r.Timestamp.UTC().Format(tsLayout), lineExcerpt(r.Value, traceExcerpt))
 			if reason, dead := lastHeader(r, stream.HeaderError); dead {
 				line += "  (dlq: " + lineExcerpt([]byte(reason), traceExcerpt) + ")"
 			}
