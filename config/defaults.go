@@ -24,6 +24,16 @@ const (
 	defaultBackoffMax       = 10 * time.Second
 	defaultMaxStartFailures = 5
 	defaultMaxFrame         = 16 * mib
+	defaultRetryAttempts    = 5
+	defaultRetryInitial     = 200 * time.Millisecond
+	defaultRetryMax         = 30 * time.Second
+	defaultDLQWrite         = DLQWriteStop
+	defaultDLQMaxRecords    = 100000
+	defaultDLQPer           = time.Minute
+	defaultTxnRecords       = 50000
+	defaultTxnInterval      = 250 * time.Millisecond
+	defaultTxnTimeout       = time.Minute
+	defaultAssignor         = AssignorCooperativeSticky
 )
 
 // DefaultStage returns a stage with every default filled in. Input, Outputs
@@ -61,6 +71,14 @@ func (s *Stage) applyValueDefaults() {
 	setDur(&s.Backoff.Max, defaultBackoffMax)
 	setInt(&s.MaxStartFailures, defaultMaxStartFailures)
 	setInt64(&s.MaxFrame, defaultMaxFrame)
+	setInt(&s.Retry.MaxAttempts, defaultRetryAttempts)
+	setDur(&s.Retry.Initial, defaultRetryInitial)
+	setDur(&s.Retry.Max, defaultRetryMax)
+	setInt(&s.DLQPolicy.MaxRecords, defaultDLQMaxRecords)
+	setDur(&s.DLQPolicy.Per, defaultDLQPer)
+	setInt(&s.Transaction.MaxRecords, defaultTxnRecords)
+	setDur(&s.Transaction.Interval, defaultTxnInterval)
+	setDur(&s.Transaction.Timeout, defaultTxnTimeout)
 }
 
 // applyNameDefaults fills the empty string fields. It runs after the whole
@@ -75,6 +93,12 @@ func (s *Stage) applyNameDefaults(pipeline string) {
 	}
 	if s.Delivery == "" {
 		s.Delivery = DeliveryAtLeastOnce
+	}
+	if s.DLQPolicy.OnWriteFailure == "" {
+		s.DLQPolicy.OnWriteFailure = defaultDLQWrite
+	}
+	if s.Assignor == "" {
+		s.Assignor = defaultAssignor
 	}
 }
 

@@ -21,6 +21,10 @@ func wantDefaults(pipeline, name string) Stage {
 		MaxStartFailures: 5,
 		MaxFrame:         16 << 20,
 		Delivery:         DeliveryAtLeastOnce,
+		Retry:            Retry{MaxAttempts: 5, Initial: 200 * time.Millisecond, Max: 30 * time.Second},
+		DLQPolicy:        DLQPolicy{OnWriteFailure: DLQWriteStop, MaxRecords: 100000, Per: time.Minute},
+		Transaction:      Transaction{MaxRecords: 50000, Interval: 250 * time.Millisecond, Timeout: time.Minute},
+		Assignor:         AssignorCooperativeSticky,
 	}
 }
 
@@ -93,7 +97,11 @@ stages:
     backoff: {initial: 1s, max: 1m}
     max_start_failures: 9
     max_frame: 1048576
-    delivery: at-least-once
+    delivery: exactly-once
+    retry: {max_attempts: 8, initial: 50ms, max: 5s}
+    dlq_policy: {on_write_failure: retry, max_records: 0, per: 10s}
+    transaction: {max_records: 2000, interval: 100ms, timeout: 30s}
+    assignor: range
 `)
 	got := p.Stages[0]
 	want := Stage{
@@ -111,7 +119,11 @@ stages:
 		Backoff:          Backoff{Initial: time.Second, Max: time.Minute},
 		MaxStartFailures: 9,
 		MaxFrame:         1 << 20,
-		Delivery:         DeliveryAtLeastOnce,
+		Delivery:         DeliveryExactlyOnce,
+		Retry:            Retry{MaxAttempts: 8, Initial: 50 * time.Millisecond, Max: 5 * time.Second},
+		DLQPolicy:        DLQPolicy{OnWriteFailure: DLQWriteRetry, MaxRecords: 0, Per: 10 * time.Second},
+		Transaction:      Transaction{MaxRecords: 2000, Interval: 100 * time.Millisecond, Timeout: 30 * time.Second},
+		Assignor:         AssignorRange,
 		Line:             10,
 	}
 	if !reflect.DeepEqual(got, want) {

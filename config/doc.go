@@ -65,6 +65,19 @@
 //	    max_start_failures: 5
 //	    max_frame: 16MiB
 //	    delivery: at-least-once
+//	    retry:
+//	      max_attempts: 5
+//	      initial: 200ms
+//	      max: 30s
+//	    dlq_policy:
+//	      on_write_failure: stop
+//	      max_records: 100000
+//	      per: 1m
+//	    transaction:                    # exactly-once only
+//	      max_records: 50000
+//	      interval: 250ms
+//	      timeout: 1m
+//	    assignor: cooperative-sticky
 //
 // A field that is absent, or present with an empty value ("workers:"),
 // takes its default. A value written explicitly is checked as written:
@@ -211,10 +224,60 @@
 // 1KiB to 1GiB. A batch of batch.max_bytes must fit in a frame. Default
 // 16MiB.
 //
-// delivery: the delivery guarantee, at-least-once or exactly-once. Only
-// at-least-once is available in this version: a record is committed once
-// its results are written, so after a crash some records may be processed
-// and written again. Default at-least-once.
+// delivery: the delivery guarantee, at-least-once or exactly-once.
+// at-least-once commits a record's offset once its results are written, so
+// after a crash or a rebalance some records may be processed and written
+// again. exactly-once writes the results (and DLQ records) of a
+// transaction's worth of input together with the input offsets in one Kafka
+// transaction: downstream stages (which read read_committed) see each
+// result once, even across crashes and rebalances. What the node does
+// outside Kafka (a webhook, a database write) is still at-least-once: a
+// record can be handed to the node again after an aborted transaction.
+// Every output carries a sluice.idempotency.key header that is the same
+// each time the same input produces it, for downstream de-duplication.
+// Default at-least-once.
+//
+// retry: what to do with a record the node reports as failed but
+// retriable (the adapters' "retriable" error). It is sent to the node
+// again after a backoff that doubles from retry.initial up to retry.max
+// (with ±20% jitter), up to retry.max_attempts attempts in all (1 to 100),
+// then goes to the DLQ. While it waits, the later records of its partition
+// wait too, so a partition's results keep their order. Errors the node
+// does not mark retriable go to the DLQ at once. Defaults 5, 200ms, 30s.
+//
+// dlq_policy.on_write_failure: what a failed write to the DLQ does. stop
+// (the default) fails the stage; the record and everything after it in
+// its partition stay uncommitted, so a restart tries again. retry keeps
+// writing it, with backoff, until it succeeds or the stage is stopped (the
+// partition waits meanwhile). drop logs and counts the record
+// (sluice_dlq_write_failures_total) and goes on: the record is lost, so
+// choose it only for data you can afford to lose.
+//
+// dlq_policy.max_records, dlq_policy.per: a cap on the DLQ rate. When more
+// than max_records records go to the DLQ within any per, the stage stops
+// with an error instead of emptying its input into the DLQ (a node broken
+// by a bad deploy rejects everything). max_records 0 means no cap. Defaults
+// 100000 per 1m.
+//
+// transaction.max_records, transaction.interval: an exactly-once stage
+// ends a transaction (and commits) after polling this many records or
+// after this long, whichever comes first. Longer transactions amortise
+// the commit; downstream readers see results only when a transaction
+// commits, so the interval adds to end-to-end latency. Defaults 50000 and
+// 250ms.
+//
+// transaction.timeout: how long the broker lets a transaction stay open.
+// If a stage dies mid-transaction, read_committed readers of its outputs
+// wait until the broker aborts it after this long (or until an instance
+// with the same --instance-id starts). At most 15m, longer than the
+// interval. Default 1m.
+//
+// assignor: how the consumer group spreads partitions over the stage's
+// instances. cooperative-sticky (the default) moves only the partitions
+// that must move and lets the rest keep working through a rebalance;
+// sticky, range and round-robin are eager: every instance gives up all
+// its partitions on each rebalance. All instances of a stage must use the
+// same assignor.
 //
 // # Values
 //

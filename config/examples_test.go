@@ -35,7 +35,7 @@ func TestBadFixtures(t *testing.T) {
 	for _, tc := range []struct{ file, want string }{
 		{"unknown_field.yaml", `
 {f}:11: stages.filter.node.comand: unknown field "comand" (did you mean "command"?)
-{f}:12: stages.filter.parallelism: unknown field "parallelism" (known fields: backoff, batch, commit_interval, delivery, dlq, group, input, max_frame, max_start_failures, node, outputs, retries, timeouts, window, workers)`},
+{f}:12: stages.filter.parallelism: unknown field "parallelism" (known fields: assignor, backoff, batch, commit_interval, delivery, dlq, dlq_policy, group, input, max_frame, max_start_failures, node, outputs, retries, retry, timeouts, transaction, window, workers)`},
 		{"wrong_type.yaml", `
 {f}:5: topics["events.parsed"].partitions: expected an integer, got "three"
 {f}:10: stages.filter.outputs: expected a mapping, got a list

@@ -85,8 +85,25 @@ func TestProblemText(t *testing.T) {
 		{"backoff", "    backoff: {initial: 1m}\n",
 			`p.yaml:10: stages.s.backoff.initial (1m) exceeds stages.s.backoff.max (10s): lower backoff.initial or raise backoff.max`},
 		// delivery
-		{"exactly once", "    delivery: exactly-once\n",
-			`p.yaml:10: stages.s.delivery: exactly-once is not available in this version yet; use at-least-once`},
+		// retries, DLQ policy, transactions, assignor
+		{"retry attempts", "    retry: {max_attempts: 0}\n",
+			`p.yaml:10: stages.s.retry.max_attempts: must be between 1 and 100, got 0`},
+		{"retry backoff", "    retry: {initial: 1m, max: 1s}\n",
+			`p.yaml:10: stages.s.retry.initial (1m) exceeds stages.s.retry.max (1s): lower retry.initial or raise retry.max`},
+		{"dlq write policy", "    dlq_policy: {on_write_failure: ignore}\n",
+			`p.yaml:10: stages.s.dlq_policy.on_write_failure: expected stop, retry or drop, got "ignore"`},
+		{"dlq cap", "    dlq_policy: {max_records: -1}\n",
+			`p.yaml:10: stages.s.dlq_policy.max_records: must be at least 0, got -1`},
+		{"dlq per", "    dlq_policy: {per: 0s}\n",
+			`p.yaml:10: stages.s.dlq_policy.per: must be greater than 0, got 0s`},
+		{"txn records", "    transaction: {max_records: 0}\n",
+			`p.yaml:10: stages.s.transaction.max_records: must be at least 1, got 0`},
+		{"txn timeout", "    transaction: {timeout: 1h}\n",
+			`p.yaml:10: stages.s.transaction.timeout: must be at most 15m (Kafka's default transaction.max.timeout.ms refuses longer), got 1h`},
+		{"txn interval", "    transaction: {interval: 2m, timeout: 1m}\n",
+			`p.yaml:10: stages.s.transaction.interval (2m) must be shorter than stages.s.transaction.timeout (1m): the broker would abort every transaction`},
+		{"assignor", "    assignor: roundrobin\n",
+			`p.yaml:10: stages.s.assignor: expected cooperative-sticky, sticky, range or round-robin, got "roundrobin"`},
 		{"unknown delivery", "    delivery: at-most-once\n",
 			`p.yaml:10: stages.s.delivery: expected at-least-once or exactly-once, got "at-most-once"`},
 		// topics
@@ -167,14 +184,14 @@ stages:
     node: {comand: x}
   a:
     node: {command: x}
-    delivery: exactly-once
+    delivery: exactly-twice
 `
 	want := `p.yaml:3: topics.in.partitions: must be at least 1, got 0
 p.yaml:6: stages.b.input: topic "missing" is not declared under topics (declared: in)
 p.yaml:7: stages.b.workers: expected an integer, got "many"
 p.yaml:8: stages.b.node.comand: unknown field "comand" (did you mean "command"?)
 p.yaml:9: stages.a.input: is required: name the topic this stage consumes
-p.yaml:11: stages.a.delivery: exactly-once is not available in this version yet; use at-least-once`
+p.yaml:11: stages.a.delivery: expected at-least-once or exactly-once, got "exactly-twice"`
 	err := parseErr(t, src)
 	assertErr(t, err, want)
 	var ps Problems

@@ -117,6 +117,10 @@ func (d *decoder) stage(f field, s *Stage) {
 		"max_start_failures": func(f field) { integer(d, f, &s.MaxStartFailures) },
 		"max_frame":          func(f field) { d.size(f, &s.MaxFrame) },
 		"delivery":           func(f field) { d.str(f, &s.Delivery) },
+		"retry":              func(f field) { d.retry(f, &s.Retry) },
+		"dlq_policy":         func(f field) { d.dlqPolicy(f, &s.DLQPolicy) },
+		"transaction":        func(f field) { d.transaction(f, &s.Transaction) },
+		"assignor":           func(f field) { d.str(f, &s.Assignor) },
 	})
 }
 
@@ -174,5 +178,29 @@ func (d *decoder) backoff(f field, b *Backoff) {
 	d.fields(f.val, f.path, map[string]func(field){
 		"initial": func(f field) { d.duration(f, &b.Initial) },
 		"max":     func(f field) { d.duration(f, &b.Max) },
+	})
+}
+
+func (d *decoder) retry(f field, r *Retry) {
+	d.fields(f.val, f.path, map[string]func(field){
+		"max_attempts": func(f field) { integer(d, f, &r.MaxAttempts) },
+		"initial":      func(f field) { d.duration(f, &r.Initial) },
+		"max":          func(f field) { d.duration(f, &r.Max) },
+	})
+}
+
+func (d *decoder) dlqPolicy(f field, p *DLQPolicy) {
+	d.fields(f.val, f.path, map[string]func(field){
+		"on_write_failure": func(f field) { d.str(f, &p.OnWriteFailure) },
+		"max_records":      func(f field) { integer(d, f, &p.MaxRecords) },
+		"per":              func(f field) { d.duration(f, &p.Per) },
+	})
+}
+
+func (d *decoder) transaction(f field, t *Transaction) {
+	d.fields(f.val, f.path, map[string]func(field){
+		"max_records": func(f field) { integer(d, f, &t.MaxRecords) },
+		"interval":    func(f field) { d.duration(f, &t.Interval) },
+		"timeout":     func(f field) { d.duration(f, &t.Timeout) },
 	})
 }

@@ -51,8 +51,69 @@ type Stage struct {
 	MaxStartFailures   int
 	MaxFrame           int64
 	Delivery           string // DeliveryAtLeastOnce or DeliveryExactlyOnce
-	Line               int    // line of the stage's key in the file
+	// Retry is the policy for records the node reports as failed but
+	// retriable (status "retriable"): retried with backoff, then the DLQ.
+	Retry Retry
+	// DLQPolicy says what happens when writing to the DLQ fails and how
+	// fast records may go there before the stage stops.
+	DLQPolicy DLQPolicy
+	// Transaction shapes the transactions of an exactly-once stage.
+	Transaction Transaction
+	// Assignor is the consumer-group partition assignor: one of the
+	// Assignor* constants.
+	Assignor string
+	Line     int // line of the stage's key in the file
 }
+
+// Retry is the retry policy for node-reported retriable errors.
+type Retry struct {
+	// MaxAttempts counts every attempt, the first included; a record still
+	// failing after that many goes to the DLQ (kind node-retriable).
+	MaxAttempts int
+	// Initial and Max bound the exponential backoff between attempts (the
+	// delay doubles from Initial up to Max, with ±20% jitter).
+	Initial, Max time.Duration
+}
+
+// What a stage does when a DLQ record cannot be written.
+const (
+	DLQWriteStop  = "stop"  // fail the stage; nothing past the record is committed
+	DLQWriteRetry = "retry" // keep retrying (with backoff) until it is written or the stage stops
+	DLQWriteDrop  = "drop"  // log and count it, then go on: the record is lost
+)
+
+// DLQPolicy is a stage's dead-letter policy.
+type DLQPolicy struct {
+	OnWriteFailure string // DLQWriteStop, DLQWriteRetry or DLQWriteDrop
+	// MaxRecords and Per cap the DLQ rate: when more than MaxRecords
+	// records go to the DLQ within any Per, the stage stops with an error
+	// instead of emptying its input into the DLQ. MaxRecords 0: no cap.
+	MaxRecords int
+	Per        time.Duration
+}
+
+// Transaction shapes the transactions of an exactly-once stage: one
+// transaction holds the outputs (and DLQ records) of the records polled
+// within Interval (or until MaxRecords were polled) plus their input
+// offsets.
+type Transaction struct {
+	MaxRecords int
+	Interval   time.Duration
+	// Timeout is the transaction timeout the broker enforces: a stage
+	// that dies mid-transaction blocks read_committed readers of its
+	// outputs until the broker aborts the transaction after this long.
+	Timeout time.Duration
+}
+
+// Consumer-group assignors. cooperative-sticky rebalances incrementally
+// (only moved partitions stop); the others are eager (every member gives
+// up every partition on each rebalance).
+const (
+	AssignorCooperativeSticky = "cooperative-sticky"
+	AssignorSticky            = "sticky"
+	AssignorRange             = "range"
+	AssignorRoundRobin        = "round-robin"
+)
 
 // Node is how to start a stage's co-process.
 type Node struct {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ const (
 	minBatchBytes    = kib
 	minFrame         = kib
 	maxFrame         = gib
+	maxTxnTimeout    = 15 * time.Minute
 )
 
 func (v *validator) stage(s *Stage) {
@@ -33,13 +35,18 @@ func (v *validator) stage(s *Stage) {
 		}
 	}
 	v.stageLimits(s, base)
-	switch s.Delivery {
-	case DeliveryAtLeastOnce:
-	case DeliveryExactlyOnce:
-		v.at(at("delivery"), s.Line, "exactly-once is not available in this version yet; use at-least-once")
-	default:
-		v.at(at("delivery"), s.Line, "expected at-least-once or exactly-once, got %q", s.Delivery)
+	oneOf(v, at("delivery"), s.Line, s.Delivery, DeliveryAtLeastOnce, DeliveryExactlyOnce)
+	oneOf(v, at("dlq_policy.on_write_failure"), s.Line, s.DLQPolicy.OnWriteFailure, DLQWriteStop, DLQWriteRetry, DLQWriteDrop)
+	oneOf(v, at("assignor"), s.Line, s.Assignor, AssignorCooperativeSticky, AssignorSticky, AssignorRange, AssignorRoundRobin)
+}
+
+// oneOf reports a value that is not one of the allowed words.
+func oneOf(v *validator, path string, line int, got string, allowed ...string) {
+	if slices.Contains(allowed, got) {
+		return
 	}
+	list := strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
+	v.at(path, line, "expected %s, got %q", list, got)
 }
 
 // stageTopics checks input, outputs and dlq: declared, and not feeding the
@@ -96,6 +103,14 @@ func (v *validator) stageLimits(s *Stage, base string) {
 	bmax := r.positive(at("backoff.max"), s.Backoff.Max)
 	r.ints(at("max_start_failures"), s.MaxStartFailures, 1, 0)
 	frame := r.size(at("max_frame"), s.MaxFrame, minFrame, maxFrame)
+	r.ints(at("retry.max_attempts"), s.Retry.MaxAttempts, 1, maxRetries)
+	rInitial := r.positive(at("retry.initial"), s.Retry.Initial)
+	rMax := r.positive(at("retry.max"), s.Retry.Max)
+	r.ints(at("dlq_policy.max_records"), s.DLQPolicy.MaxRecords, 0, 0)
+	r.positive(at("dlq_policy.per"), s.DLQPolicy.Per)
+	r.ints(at("transaction.max_records"), s.Transaction.MaxRecords, 1, 0)
+	txnInterval := r.positive(at("transaction.interval"), s.Transaction.Interval)
+	txnTimeout := r.positive(at("transaction.timeout"), s.Transaction.Timeout)
 
 	if bytes && frame && s.Batch.MaxBytes > s.MaxFrame {
 		v.problem(v.lineOf(s.Line, at("batch.max_bytes"), at("max_frame")), at("batch.max_bytes"),
@@ -111,6 +126,20 @@ func (v *validator) stageLimits(s *Stage, base string) {
 		v.problem(v.lineOf(s.Line, at("window.bytes"), at("batch.max_bytes")), at("window.bytes"),
 			"%s (%s) is smaller than %s (%s): the window could never hold a full batch: raise window.bytes or lower batch.max_bytes",
 			at("window.bytes"), formatSize(s.Window.Bytes), at("batch.max_bytes"), formatSize(s.Batch.MaxBytes))
+	}
+	if rInitial && rMax && s.Retry.Initial > s.Retry.Max {
+		v.problem(v.lineOf(s.Line, at("retry.initial"), at("retry.max")), at("retry.initial"),
+			"%s (%s) exceeds %s (%s): lower retry.initial or raise retry.max",
+			at("retry.initial"), formatDuration(s.Retry.Initial), at("retry.max"), formatDuration(s.Retry.Max))
+	}
+	if txnTimeout && s.Transaction.Timeout > maxTxnTimeout {
+		v.at(at("transaction.timeout"), s.Line,
+			"must be at most %s (Kafka's default transaction.max.timeout.ms refuses longer), got %s",
+			formatDuration(maxTxnTimeout), formatDuration(s.Transaction.Timeout))
+	} else if txnInterval && txnTimeout && s.Transaction.Interval >= s.Transaction.Timeout {
+		v.problem(v.lineOf(s.Line, at("transaction.interval"), at("transaction.timeout")), at("transaction.interval"),
+			"%s (%s) must be shorter than %s (%s): the broker would abort every transaction",
+			at("transaction.interval"), formatDuration(s.Transaction.Interval), at("transaction.timeout"), formatDuration(s.Transaction.Timeout))
 	}
 	if initial && bmax && s.Backoff.Initial > s.Backoff.Max {
 		v.problem(v.lineOf(s.Line, at("backoff.initial"), at("backoff.max")), at("backoff.initial"),
