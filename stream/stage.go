@@ -258,9 +258,24 @@ func (s *Stage) groupConsumerOpts() []kgo.Opt {
 		kgo.OnPartitionsAssigned(s.onAssigned),
 		kgo.OnPartitionsRevoked(s.onRevoked),
 		kgo.OnPartitionsLost(s.onLost),
+		kgo.Balancers(balancer(s.cfg.Assignor)),
 		// A new group starts at the beginning: a pipeline must not skip
 		// what was produced before its first start.
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	}
+}
+
+// balancer maps the stage's assignor setting onto franz-go's balancer.
+func balancer(name string) kgo.GroupBalancer {
+	switch name {
+	case config.AssignorSticky:
+		return kgo.StickyBalancer()
+	case config.AssignorRange:
+		return kgo.RangeBalancer()
+	case config.AssignorRoundRobin:
+		return kgo.RoundRobinBalancer()
+	default:
+		return kgo.CooperativeStickyBalancer()
 	}
 }
 
