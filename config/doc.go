@@ -112,6 +112,71 @@
 //
 // Keys written in the stage win over keys merged with "<<".
 //
+// # Kafka security
+//
+// kafka.tls and kafka.sasl connect to a cluster that requires TLS, SASL or
+// both; every command that talks to Kafka (run, up, replay, topics,
+// produce, tail, lag, trace, validate...) uses them. Without them the
+// connection is plaintext and unauthenticated.
+//
+//	kafka:
+//	  brokers: [kafka-0.example.com:9093]
+//	  tls:
+//	    ca_file: certs/ca.pem             # default: the system's roots
+//	    cert_file: certs/client.pem       # client certificate (mTLS),
+//	    key_file: certs/client-key.pem    #   with its key
+//	    server_name: ""                   # default: the broker's host
+//	    insecure_skip_verify: false
+//	  sasl:
+//	    mechanism: SCRAM-SHA-512          # PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+//	    username: pipeline
+//	    password: ${KAFKA_PASSWORD}       # or password_file: /run/secrets/kafka
+//
+// kafka.tls: present, TLS is on. A mapping of the fields below (an empty
+// one, "tls: {}", takes their defaults), or a boolean: "tls: true" is TLS
+// with the system's roots, and "tls: ${KAFKA_TLS:-false}" switches it per
+// environment.
+//
+// kafka.tls.ca_file: PEM certificates of the CAs that sign the brokers'
+// certificates. Default: the system's roots.
+//
+// kafka.tls.cert_file, kafka.tls.key_file: the client certificate and its
+// private key, PEM (PKCS#1, PKCS#8 or EC; unencrypted), for brokers that
+// require mutual TLS (ssl.client.auth=required). Both or neither.
+//
+// kafka.tls.server_name: the name expected in the brokers' certificates,
+// when it is not the host the client connects to (brokers reached through
+// an IP address or a tunnel). Default: the broker's host.
+//
+// kafka.tls.insecure_skip_verify: accept any broker certificate. Only for
+// tests: it gives up the protection TLS exists for. Not with ca_file.
+//
+// File paths are relative to the pipeline file's directory. The files are
+// read when the pipeline file is loaded, so a missing or malformed one is
+// reported like any other mistake in the file.
+//
+// kafka.sasl.mechanism (required with sasl): PLAIN, SCRAM-SHA-256 or
+// SCRAM-SHA-512 (any case). PLAIN sends the password as it is: use it
+// only together with tls.
+//
+// kafka.sasl.username (required with sasl): the SASL user.
+//
+// kafka.sasl.password: the password, normally ${VAR} so that it stays out
+// of the file. kafka.sasl.password_file instead names a file holding it
+// (a mounted secret); its trailing newline is ignored. Exactly one of the
+// two is required.
+//
+// The password is never printed: not in logs, errors or any dump of the
+// decoded file (config.Secret prints as [redacted]). Nodes do not inherit
+// the environment variables a password came from (KAFKA_PASSWORD above),
+// though they get the rest of Sluice's environment; a node that needs
+// one asks for it by name in its node.env (KAFKA_PASSWORD:
+// ${KAFKA_PASSWORD}).
+//
+// A broker that refuses the connection is reported in one line naming
+// the broker and what failed: the TLS handshake (with the setting to
+// check), or SASL authentication (with the user and the mechanism).
+//
 // # Topics
 //
 // topics is a mapping from topic name to its settings; an empty value

@@ -40,6 +40,8 @@ func (d *decoder) kafka(f field, k *Kafka) {
 	d.fields(f.val, f.path, map[string]func(field){
 		"brokers":   func(f field) { k.Brokers = d.brokers(f) },
 		"client_id": func(f field) { d.str(f, &k.ClientID) },
+		"tls":       func(f field) { k.TLS = d.tls(f) },
+		"sasl":      func(f field) { k.SASL, k.SecretEnv = d.sasl(f) },
 	})
 }
 

@@ -24,6 +24,43 @@ type Pipeline struct {
 type Kafka struct {
 	Brokers  []string
 	ClientID string
+	// TLS, when set, encrypts the connections to the brokers (see doc.go,
+	// "Kafka security"); nil: plaintext.
+	TLS *TLS
+	// SASL, when set, authenticates the client; nil: no authentication.
+	SASL *SASL
+	// SecretEnv names the environment variables a Kafka credential was
+	// read from (${VAR} in kafka.sasl.password), sorted, so the runtime
+	// can keep them out of nodes' environments.
+	SecretEnv []string
+}
+
+// TLS settings of the Kafka connections. Paths are absolute or relative
+// to the working directory: Load resolves the file's relative paths
+// against the pipeline file's directory.
+type TLS struct {
+	CAFile             string // PEM roots to trust; "": the system roots
+	CertFile, KeyFile  string // client certificate and key (mTLS); both or neither
+	ServerName         string // expected name in the broker's certificate; "": the broker's host
+	InsecureSkipVerify bool   // accept any broker certificate (testing only)
+}
+
+// SASL mechanisms the client speaks.
+const (
+	SASLPlain       = "PLAIN"
+	SASLScramSHA256 = "SCRAM-SHA-256"
+	SASLScramSHA512 = "SCRAM-SHA-512"
+)
+
+// SASL credentials of the Kafka client.
+type SASL struct {
+	Mechanism string // one of the SASL* constants
+	Username  string
+	// Password prints as [redacted]; Reveal gives the value.
+	Password Secret
+	// PasswordFile is where Password was read from; "" when it was
+	// written (or ${VAR}-expanded) in the pipeline file.
+	PasswordFile string
 }
 
 // Topic is a topic the pipeline reads or writes.

@@ -46,13 +46,12 @@ type nodeAnswer struct {
 // startNode starts the node and completes the handshake within the
 // handshake timeout. The returned error wraps ErrProtocolVersion when the
 // node speaks another version (retrying cannot help then).
-func startNode(ctx context.Context, st *config.Stage, worker int, depth int, log *zap.Logger) (*nodeProc, error) {
+// hideEnv names variables of Sluice's environment the node must not
+// inherit (Options.SecretEnv); see nodeEnv.
+func startNode(ctx context.Context, st *config.Stage, worker int, depth int, log *zap.Logger, hideEnv ...string) (*nodeProc, error) {
 	cmd := exec.Command(st.Node.Command, st.Node.Args...)
 	cmd.Dir = st.Node.Dir
-	cmd.Env = os.Environ()
-	for k, v := range st.Node.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = nodeEnv(os.Environ(), hideEnv, st.Node.Env)
 	// Its own process group, so a Ctrl-C in the terminal reaches sluice,
 	// which then drains and shuts the node down in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -33,6 +33,10 @@ type Options struct {
 	Logger *zap.Logger
 	// KafkaOpts are extra franz-go options (TLS, SASL, ...), applied last.
 	KafkaOpts []kgo.Opt
+	// SecretEnv names environment variables that hold the runtime's Kafka
+	// credentials (config.Kafka.SecretEnv): nodes do not inherit them,
+	// unless the stage's node.env sets them explicitly.
+	SecretEnv []string
 	// Bounded, when set, runs the stage over a fixed range of its input
 	// instead of as a member of its consumer group (see Bounds).
 	Bounded *Bounds

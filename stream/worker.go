@@ -198,7 +198,7 @@ func (w *worker) start() bool {
 		}
 	}
 	// The node's own lines (stderr) and the process's log carry its name.
-	p, err := startNode(w.s.hardCtx, w.s.cfg, w.id, w.s.cfg.Window.Batches, w.log.With(zap.String("node", w.nodeName())))
+	p, err := startNode(w.s.hardCtx, w.s.cfg, w.id, w.s.cfg.Window.Batches, w.log.With(zap.String("node", w.nodeName())), w.s.opts.SecretEnv...)
 	if err != nil {
 		if w.s.hardCtx.Err() != nil {
 			return false

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/stream"
 )
 
 // addBrokersFlag registers --brokers on a command.
@@ -22,7 +23,7 @@ func addBrokersFlag(c *cobra.Command, dst *string) {
 func addConfigFlag(c *cobra.Command, dst *string, required bool) {
 	help := "pipeline file (YAML)"
 	if !required {
-		help += "; optional, used for kafka.brokers"
+		help += "; optional, used for its kafka section (brokers, TLS, SASL)"
 	}
 	c.Flags().StringVarP(dst, "config", "c", "", help)
 }
@@ -37,9 +38,17 @@ func loadPipeline(path string) (*config.Pipeline, error) {
 
 // newClient makes a franz-go client for the brokers and checks within a few
 // seconds that a broker answers, so a wrong address is one clear line
-// instead of a command that hangs.
+// instead of a command that hangs. It speaks neither TLS nor SASL; see
+// pipelineClient.
 func newClient(ctx context.Context, brokers []string, opts ...kgo.Opt) (*kgo.Client, error) {
+	return newSecureClient(ctx, brokers, nil, opts...)
+}
+
+// newSecureClient is newClient with the TLS and SASL of sec (nil: none);
+// their failures are worded by sec.Explain.
+func newSecureClient(ctx context.Context, brokers []string, sec *stream.KafkaSecurity, opts ...kgo.Opt) (*kgo.Client, error) {
 	all := append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID("sluice")}, opts...)
+	all = append(all, sec.Opts()...)
 	cl, err := kgo.NewClient(all...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)
@@ -50,6 +59,9 @@ func newClient(ctx context.Context, brokers []string, opts ...kgo.Opt) (*kgo.Cli
 		cl.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if err := sec.Explain(brokers, err); err != nil {
+			return nil, err
 		}
 		return nil, fmt.Errorf("cannot reach Kafka at %s: %v (start one with `sluice broker` or `sluice up`, or pass --brokers)", strings.Join(brokers, ","), err)
 	}

@@ -47,9 +47,13 @@ func runStagesWith(ctx context.Context, p *config.Pipeline, stages []config.Stag
 			reg = newRegistry()
 		}
 	}
+	sec, err := kafkaSecurity(p)
+	if err != nil {
+		return err
+	}
 	var all []*stream.Stage
 	for _, st := range stages {
-		s, err := stream.New(stream.Options{Stage: st, Pipeline: p.Name, Brokers: brokers, ClientID: p.Kafka.ClientID, Logger: log, Registry: reg, StartTraces: true})
+		s, err := stream.New(stream.Options{Stage: st, Pipeline: p.Name, Brokers: brokers, ClientID: p.Kafka.ClientID, Logger: log, Registry: reg, StartTraces: true, KafkaOpts: sec.Opts(), SecretEnv: p.Kafka.SecretEnv})
 		if err != nil {
 			return err
 		}
@@ -75,7 +79,7 @@ func runStagesWith(ctx context.Context, p *config.Pipeline, stages []config.Stag
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.Run(ctx); err != nil {
+			if err := explainStage(sec, s.Name(), brokers, s.Run(ctx)); err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err

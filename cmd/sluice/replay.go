@@ -181,14 +181,18 @@ func runReplay(cmd *cobra.Command, o *replayOpts) error {
 		bounds.Start[r.Partition], bounds.Stop[r.Partition] = r.Start, r.Stop
 	}
 	brokers, _ := config.ResolveBrokers(o.brokers, p)
-	s, err := stream.New(stream.Options{Stage: stage, Pipeline: p.Name, Brokers: brokers, ClientID: p.Kafka.ClientID, Logger: log, Bounded: bounds})
+	sec, err := kafkaSecurity(p)
+	if err != nil {
+		return err
+	}
+	s, err := stream.New(stream.Options{Stage: stage, Pipeline: p.Name, Brokers: brokers, ClientID: p.Kafka.ClientID, Logger: log, Bounded: bounds, KafkaOpts: sec.Opts(), SecretEnv: p.Kafka.SecretEnv})
 	if err != nil {
 		return err
 	}
 	closeClient() // the stage has its own
 
 	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	go func() { done <- explainStage(sec, stage.Name, brokers, s.Run(ctx)) }()
 	errOut := cmd.ErrOrStderr()
 	if isTerminal(errOut) {
 		err = showProgress(errOut, s, stage.Name, start, done)

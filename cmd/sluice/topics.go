@@ -281,7 +281,7 @@ func connect(ctx context.Context, brokersFlag string, p *config.Pipeline, opts .
 	if p != nil && p.Kafka.ClientID != "" {
 		opts = append([]kgo.Opt{kgo.ClientID(p.Kafka.ClientID)}, opts...)
 	}
-	return newClient(ctx, brokers, opts...)
+	return pipelineClient(ctx, brokers, p, opts...)
 }
 
 // noArgs rejects positional arguments with a usage error.

@@ -148,6 +148,11 @@ func runTrace(cmd *cobra.Command, o *traceOpts, topic string, part int32, off in
 	if p != nil && p.Kafka.ClientID != "" {
 		opts = append(opts, kgo.ClientID(p.Kafka.ClientID))
 	}
+	secOpts, err := securityOpts(p)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, secOpts...)
 	cl, err := connect(ctx, o.brokers, p)
 	if err != nil {
 		return err

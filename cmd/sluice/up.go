@@ -59,6 +59,9 @@ Ctrl-C stops softly: in-flight records are finished and committed first.`,
 			brokers, source := config.ResolveBrokers(brokersFlag, p)
 			where := fmt.Sprintf("%s (from %s)", strings.Join(brokers, ","), source)
 			if source == config.BrokersFromDefault {
+				if p.Kafka.TLS != nil || p.Kafka.SASL != nil {
+					return errEmbeddedInsecure
+				}
 				brokers = []string{embeddedAddr}
 				b, err := embedded.Start(embeddedAddr, filepath.Join(dataDir, "broker"))
 				switch {
@@ -94,7 +97,7 @@ Ctrl-C stops softly: in-flight records are finished and committed first.`,
 
 // createPipelineTopics creates the file's missing topics and logs each.
 func createPipelineTopics(ctx context.Context, brokers []string, p *config.Pipeline, log *zap.Logger) error {
-	cl, err := newClient(ctx, brokers)
+	cl, err := pipelineClient(ctx, brokers, p)
 	if err != nil {
 		return err
 	}

@@ -235,7 +235,11 @@ func topicProblems(ctx context.Context, p *config.Pipeline, brokers []string) (p
 	if p.Kafka.ClientID != "" {
 		opts = append(opts, kgo.ClientID(p.Kafka.ClientID))
 	}
-	cl, err := kgo.NewClient(opts...)
+	sec, err := kafkaSecurity(p)
+	if err != nil {
+		return nil, false, err
+	}
+	cl, err := kgo.NewClient(append(opts, sec.Opts()...)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("kafka client: %w", err)
 	}
@@ -245,6 +249,9 @@ func topicProblems(ctx context.Context, p *config.Pipeline, brokers []string) (p
 	if err := cl.Ping(pctx); err != nil {
 		if ctx.Err() != nil {
 			return nil, false, ctx.Err()
+		}
+		if err := sec.Explain(brokers, err); err != nil {
+			return nil, true, err // reached, and refused: the file's kafka section is wrong
 		}
 		return nil, false, nil
 	}

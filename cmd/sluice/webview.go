@@ -220,7 +220,11 @@ func (v *webView) measureLag(ctx context.Context) (map[string]int64, map[string]
 		return failAll("no brokers to measure lag on")
 	}
 	if v.cl == nil {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(v.brokers...), kgo.ClientID("sluice-webview"))
+		secOpts, err := securityOpts(v.p)
+		if err != nil {
+			return failAll(err.Error())
+		}
+		cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(v.brokers...), kgo.ClientID("sluice-webview")}, secOpts...)...)
 		if err != nil {
 			return failAll(fmt.Sprintf("kafka client: %v", err))
 		}

@@ -12,6 +12,7 @@
 //	alert            emit to the named output "alerts" and the default
 //	unknown-output   emit to an output the stage does not have
 //	log:TEXT         write TEXT to stderr, pass through
+//	env:NAME         emit "NAME=value" of the node's environment, or "NAME unset"
 //	anything else    pass through (key, value, headers)
 //
 // Environment: TESTNODE_EXIT_AT_START=1 exits before the handshake;
@@ -99,6 +100,13 @@ func process(r sluice.Record) ([]sluice.Output, error) {
 		return []sluice.Output{{Name: "nope", Value: r.Value}}, nil
 	case strings.HasPrefix(v, "log:"):
 		fmt.Fprintln(os.Stderr, strings.TrimPrefix(v, "log:"))
+	case strings.HasPrefix(v, "env:"):
+		name := strings.TrimPrefix(v, "env:")
+		out := name + " unset"
+		if val, ok := os.LookupEnv(name); ok {
+			out = name + "=" + val
+		}
+		return []sluice.Output{{Key: r.Key, Value: []byte(out)}}, nil
 	}
 	return pass, nil
 }
