@@ -29,7 +29,10 @@ const (
 	MetricNodeRestarts   = "sluice_node_restarts_total"
 	MetricCommitDuration = "sluice_commit_duration_seconds"
 	MetricCommitFailures = "sluice_commit_failures_total"
-	MetricLag            = "sluice_consumergroup_lag"
+	// MetricDLQWriteFailures counts DLQ records dropped because they could
+	// not be written (dlq_policy.on_write_failure: drop).
+	MetricDLQWriteFailures = "sluice_dlq_write_failures_total"
+	MetricLag              = "sluice_consumergroup_lag"
 	// KafkaMetricsNamespace prefixes franz-go's client metrics (kprom).
 	KafkaMetricsNamespace = "sluice_kafka"
 )
@@ -48,6 +51,7 @@ type metricVecs struct {
 	produced, dlq, restarts                     *prometheus.CounterVec
 	batchDur, commitDur                         *prometheus.HistogramVec
 	lag                                         *prometheus.GaugeVec
+	dlqWriteFailures                            *prometheus.CounterVec
 }
 
 // register registers c, or returns the collector already registered under
@@ -80,11 +84,13 @@ func newMetricVecs(reg prometheus.Registerer) *metricVecs {
 		produced:       counter(MetricProduced, "Output records handed to the producer, by output name.", "output"),
 		dlq:            counter(MetricDLQ, "Input records sent to the stage's dead-letter topic, by error kind.", "kind"),
 		filtered:       counter(MetricFiltered, "Input records the node answered with no output."),
-		retried:        counter(MetricRetried, "Input records re-sent to a node after it failed (crash, timeout, protocol error)."),
+		retried:        counter(MetricRetried, "Input records sent to a node again because they failed: in flight when it crashed, hung or broke the protocol, or answered retriable."),
 		restarts:       counter(MetricNodeRestarts, "Node processes that failed and were restarted, by reason: crash, timeout, protocol, start.", "reason"),
 		commitFailures: counter(MetricCommitFailures, "Offset commits (or partitions of one) that failed."),
-		batchDur:       hist(MetricBatchDuration, "Round trip of one batch: sent to the node until its answer arrived."),
-		commitDur:      hist(MetricCommitDuration, "Duration of a synchronous offset commit."),
+		dlqWriteFailures: counter(MetricDLQWriteFailures,
+			"DLQ records that could not be written and were dropped (dlq_policy.on_write_failure: drop): lost records."),
+		batchDur:  hist(MetricBatchDuration, "Round trip of one batch: sent to the node until its answer arrived."),
+		commitDur: hist(MetricCommitDuration, "Duration of a synchronous offset commit."),
 		lag: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricLag,
 			Help: "Records between the stage's committed offset and the partition's high watermark, as last seen by this instance."},
 			[]string{"stage", "topic", "partition"})),
@@ -105,6 +111,7 @@ type stageMetrics struct {
 	lag   map[tpKey]*lagState
 
 	kafka *kprom.Metrics
+	txn   *txnMetrics // see metrics_txn.go
 }
 
 type lagState struct {
@@ -136,6 +143,7 @@ func newStageMetrics(reg *prometheus.Registry, s *Stage) *stageMetrics {
 	for _, r := range []string{RestartCrash, RestartTimeout, RestartProtocol, RestartStart} {
 		v.restarts.WithLabelValues(name, r)
 	}
+	v.dlqWriteFailures.WithLabelValues(name)
 	// In-flight gauges read the tracker at scrape time: always exact.
 	for _, g := range []struct {
 		name, help string
@@ -160,6 +168,7 @@ func newStageMetrics(reg *prometheus.Registry, s *Stage) *stageMetrics {
 	// franz-go's client metrics; the stage label keeps the clients of
 	// several stages apart on one registry.
 	m.kafka = kprom.NewMetrics(KafkaMetricsNamespace, kprom.Registry(reg), kprom.WithStaticLabel(prometheus.Labels{"stage": name}))
+	m.txn = newTxnMetrics(reg, name)
 	return m
 }
 
@@ -195,6 +204,12 @@ func (m *stageMetrics) addFiltered() {
 func (m *stageMetrics) addRetried(n int) {
 	if m != nil && n > 0 {
 		m.retried.Add(float64(n))
+	}
+}
+
+func (m *stageMetrics) addDLQWriteFailure() {
+	if m != nil {
+		m.v.dlqWriteFailures.WithLabelValues(m.stage).Inc()
 	}
 }
 

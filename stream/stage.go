@@ -49,6 +49,13 @@ type Options struct {
 	// new trace id. Either way, an input's valid traceparent is continued
 	// (same trace id, a new span id per output). sluice up and run set it.
 	StartTraces bool
+	// InstanceID names this instance of the stage for exactly-once
+	// delivery: the transactional id is "<group>-<InstanceID>". Give a
+	// restarted instance the same id (a StatefulSet pod name, say) and its
+	// predecessor's open transaction is aborted at once instead of after
+	// transaction.timeout. Two live instances must never share one. Empty:
+	// a random id per start.
+	InstanceID string
 }
 
 // Stage runs one stage: the unit of deployment. Create it with New and call
@@ -78,6 +85,7 @@ type Stage struct {
 	outputs  map[string]string
 	lineage  lineage
 	bounded  *bounded // nil: the normal, consumer group mode
+	txn      *txnState // nil unless the stage is exactly-once
 	// maxBatch is each output topic's max.message.bytes, read in preflight
 	// (before anything is produced) so large records the topic accepts are
 	// not refused by the client.
@@ -91,9 +99,6 @@ func New(opts Options) (*Stage, error) {
 		return nil, errors.New("stream: a stage needs a name, an input topic and a node command")
 	}
 	st.ApplyDefaults(opts.Pipeline)
-	if st.Delivery == config.DeliveryExactlyOnce {
-		return nil, fmt.Errorf("stage %q: exactly-once delivery is not available in this version yet; use at-least-once", st.Name)
-	}
 	if len(opts.Brokers) == 0 {
 		opts.Brokers = []string{config.DefaultBrokers}
 	}
@@ -119,6 +124,11 @@ func New(opts Options) (*Stage, error) {
 		if opts.Bounded.Tag != "" {
 			s.lineage.extra = []kgo.RecordHeader{{Key: HeaderReplay, Value: []byte(opts.Bounded.Tag)}}
 		}
+	}
+	if st.Delivery == config.DeliveryExactlyOnce && opts.Bounded == nil {
+		// A bounded run (replay) has no group to commit to, so it is
+		// never transactional; its outputs carry idempotency keys.
+		s.txn = newTxnState(st.Group, opts.InstanceID)
 	}
 	for i := range st.Workers {
 		s.workers = append(s.workers, newWorker(s, i))
@@ -152,11 +162,10 @@ func (s *Stage) Run(ctx context.Context) error {
 	defer s.cancelHard()
 	defer s.cancelSoft()
 
-	cl, err := kgo.NewClient(s.kafkaOpts()...)
+	cl, err := s.newClient()
 	if err != nil {
 		return fmt.Errorf("stage %q: kafka client: %w", s.cfg.Name, err)
 	}
-	s.cl = cl
 	if err := s.preflight(ctx); err != nil {
 		cl.Close()
 		if ctx.Err() != nil {
@@ -173,40 +182,55 @@ func (s *Stage) Run(ctx context.Context) error {
 		go func() { defer workers.Done(); w.run() }()
 	}
 	commitDone := make(chan struct{})
-	if s.bounded == nil {
+	if s.bounded == nil && s.txn == nil {
 		go func() { defer close(commitDone); s.commitLoop() }()
 	} else {
-		close(commitDone) // bounded: no group, nothing to commit
+		close(commitDone) // bounded: no group; exactly-once: transactions commit
 	}
-	go func() { <-s.softCtx.Done(); s.tracker.wake() }()
-
-	if s.bounded == nil {
-		s.pollLoop()
-	} else {
-		s.boundedPollLoop()
-	}
-	close(s.pollDone)
-
 	// Soft stop: workers finish what they hold, bounded by the shutdown
 	// timeout; then the producer is flushed and done offsets committed.
-	hardTimer := time.AfterFunc(s.cfg.Timeouts.Shutdown, func() {
-		s.log.Warn("shutdown timeout reached; abandoning unfinished records (they were not committed)", zap.Duration("timeout", s.cfg.Timeouts.Shutdown))
-		s.cancelHard()
+	// The clock starts when the stop is asked for, so an exactly-once
+	// stage finishing its transaction is bounded too.
+	var hardTimer *time.Timer
+	var timerMu sync.Mutex
+	stopTimer := context.AfterFunc(s.softCtx, func() {
 		s.tracker.wake()
+		timerMu.Lock()
+		defer timerMu.Unlock()
+		hardTimer = time.AfterFunc(s.cfg.Timeouts.Shutdown, func() {
+			s.log.Warn("shutdown timeout reached; abandoning unfinished records (they were not committed)", zap.Duration("timeout", s.cfg.Timeouts.Shutdown))
+			s.cancelHard()
+			s.tracker.wake()
+		})
 	})
+
+	switch {
+	case s.bounded != nil:
+		s.boundedPollLoop()
+	case s.txn != nil:
+		s.txnLoop()
+	default:
+		s.pollLoop()
+	}
+	close(s.pollDone)
 	workers.Wait()
 	flushCtx, cancel := context.WithTimeout(s.hardCtx, s.cfg.Timeouts.Shutdown)
-	if err := cl.Flush(flushCtx); err != nil {
+	if err := s.cl.Flush(flushCtx); err != nil {
 		s.log.Warn("flushing outputs at shutdown", zap.Error(err))
 	}
 	cancel()
-	hardTimer.Stop()
+	stopTimer()
+	timerMu.Lock()
+	if hardTimer != nil {
+		hardTimer.Stop()
+	}
+	timerMu.Unlock()
 	s.cancelHard()
 	<-commitDone
-	if s.bounded == nil {
+	if s.bounded == nil && s.txn == nil {
 		s.commit(s.tracker.all(), "shutdown")
 	}
-	cl.Close() // leaves the group; the revoke callback finds nothing in flight
+	s.cl.Close() // leaves the group; the revoke callback finds nothing in flight
 	if err := s.err(); err != nil {
 		return err
 	}
@@ -247,6 +271,9 @@ func (s *Stage) kafkaOpts() []kgo.Opt {
 			return 1000012 // Kafka's default max.message.bytes
 		}),
 	)
+	if s.txn != nil {
+		opts = append(opts, s.txn.kafkaOpts(s.cfg)...)
+	}
 	opts = append(opts, s.metrics.kafkaOpts()...)
 	return append(opts, s.opts.KafkaOpts...)
 }
@@ -260,8 +287,8 @@ func (s *Stage) groupConsumerOpts() []kgo.Opt {
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(s.onAssigned),
-		kgo.OnPartitionsRevoked(s.onRevoked),
-		kgo.OnPartitionsLost(s.onLost),
+		kgo.OnPartitionsRevoked(s.revokeHandler()),
+		kgo.OnPartitionsLost(s.lostHandler()),
 		kgo.Balancers(balancer(s.cfg.Assignor)),
 		// A new group starts at the beginning: a pipeline must not skip
 		// what was produced before its first start.
@@ -341,32 +368,44 @@ func (s *Stage) pollLoop() {
 			s.cl.AllowRebalance()
 			return
 		}
-		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
-				s.log.Warn("fetch error", zap.String("topic", t), zap.Int32("partition", p), zap.Error(err))
-			}
-		})
-		total := 0
-		if n, _ := s.tracker.inFlight(); n == 0 {
-			s.progress.mark() // idle until now: the stall clock starts here
-		}
-		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-			s.metrics.fetched(fp)
-			if len(fp.Records) == 0 {
-				return
-			}
-			c := s.tracker.add(fp.Records)
-			recs := make([]*inflight, len(c.recs))
-			for i := range c.recs {
-				recs[i] = &c.recs[i]
-			}
-			s.workerFor(fp.Partition).enqueue(recs)
-			total += len(recs)
-		})
-		s.stats.consumed.Add(int64(total))
-		s.metrics.addConsumed(total)
+		s.logFetchErrors(fetches)
+		s.dispatch(fetches)
 		s.cl.AllowRebalance()
 	}
+}
+
+// dispatch registers polled records with the tracker and hands each
+// partition's records to its worker; it returns how many there were.
+func (s *Stage) dispatch(fetches kgo.Fetches) int {
+	total := 0
+	if n, _ := s.tracker.inFlight(); n == 0 {
+		s.progress.mark() // idle until now: the stall clock starts here
+	}
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		s.metrics.fetched(fp)
+		if len(fp.Records) == 0 {
+			return
+		}
+		c := s.tracker.add(fp.Records)
+		recs := make([]*inflight, len(c.recs))
+		for i := range c.recs {
+			recs[i] = &c.recs[i]
+		}
+		s.workerFor(fp.Partition).enqueue(recs)
+		total += len(recs)
+	})
+	s.stats.consumed.Add(int64(total))
+	s.metrics.addConsumed(total)
+	return total
+}
+
+// logFetchErrors logs fetch errors, except those of our own stopping.
+func (s *Stage) logFetchErrors(fetches kgo.Fetches) {
+	fetches.EachError(func(t string, p int32, err error) {
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			s.log.Warn("fetch error", zap.String("topic", t), zap.Int32("partition", p), zap.Error(err))
+		}
+	})
 }
 
 // workerFor routes a partition to a worker: always the same one, so the

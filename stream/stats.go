@@ -10,6 +10,8 @@ type counters struct {
 	nodeStarts, nodeRestarts, nodeStartFailures atomic.Int64
 	commits, commitFailures                     atomic.Int64
 	retried                                     atomic.Int64
+	dlqWriteFailures                            atomic.Int64
+	txnCommitted, txnAborted                    atomic.Int64
 }
 
 // Stats is a snapshot of a stage's totals since it started.
@@ -23,7 +25,10 @@ type Stats struct {
 	NodeStartFailures int64 // starts that failed before the handshake
 	Commits           int64
 	CommitFailures    int64
-	Retried           int64 // input records re-sent to a node after it failed
+	Retried           int64 // input records sent to a node again because they failed: in flight at a crash, or answered retriable
+	DLQWriteFailures  int64 // DLQ records that could not be written and were dropped (dlq_policy.on_write_failure: drop)
+	TxnCommitted      int64 // exactly-once: transactions committed
+	TxnAborted        int64 // exactly-once: transactions aborted (or failed to end)
 	InFlightRecords   int
 	InFlightBytes     int64
 }
@@ -35,6 +40,7 @@ func (s *Stage) Stats() Stats {
 		Consumed: s.stats.consumed.Load(), Produced: s.stats.produced.Load(), Filtered: s.stats.filtered.Load(),
 		DLQ: s.stats.dlq.Load(), NodeStarts: s.stats.nodeStarts.Load(), NodeRestarts: s.stats.nodeRestarts.Load(),
 		NodeStartFailures: s.stats.nodeStartFailures.Load(), Commits: s.stats.commits.Load(),
-		CommitFailures: s.stats.commitFailures.Load(), Retried: s.stats.retried.Load(), InFlightRecords: recs, InFlightBytes: bytes,
+		CommitFailures: s.stats.commitFailures.Load(), Retried: s.stats.retried.Load(), DLQWriteFailures: s.stats.dlqWriteFailures.Load(),
+		TxnCommitted: s.stats.txnCommitted.Load(), TxnAborted: s.stats.txnAborted.Load(), InFlightRecords: recs, InFlightBytes: bytes,
 	}
 }

@@ -227,6 +227,19 @@ func (t *tracker) take(topics map[string][]int32) []*partState {
 	return out
 }
 
+// takeAll removes every partition state (an exactly-once stage after each
+// transaction) and returns them.
+func (t *tracker) takeAll() []*partState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*partState, 0, len(t.parts))
+	for k, p := range t.parts {
+		out = append(out, p)
+		delete(t.parts, k)
+	}
+	return out
+}
+
 // all returns every current partition state.
 func (t *tracker) all() []*partState {
 	t.mu.Lock()

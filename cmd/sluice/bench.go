@@ -38,6 +38,7 @@ type benchFlags struct {
 	depth      int
 	batch      int
 	adapters   string
+	eos        bool
 }
 
 // benchNode is a passthrough node a stage row runs.
@@ -47,18 +48,20 @@ type benchNode struct {
 	args    []string
 	env     map[string]string
 	batch   int // batch.max_records for this row (0: the default)
+	// exactlyOnce runs the row's stage with delivery: exactly-once.
+	exactlyOnce bool
 }
 
 // adapterBenchNodes are the conformance nodes of each language adapter
 // (docs/conformance.md), which pass ordinary records through unchanged.
 var adapterBenchNodes = map[string]benchNode{
-	"go":     {"stage: Go adapter (conformance node)", "bin/conformance/go", nil, nil, 0},
-	"rust":   {"stage: Rust adapter (conformance node)", ".cache/cargo-target/release/conformance-node", nil, nil, 0},
-	"python": {"stage: Python adapter (conformance node)", ".cache/venv/bin/python", []string{"adapters/python/conformance_node.py"}, nil, 0},
-	"node":   {"stage: Node.js adapter (conformance node)", "node", []string{"adapters/node/conformance-node.js"}, nil, 0},
+	"go":     {"stage: Go adapter (conformance node)", "bin/conformance/go", nil, nil, 0, false},
+	"rust":   {"stage: Rust adapter (conformance node)", ".cache/cargo-target/release/conformance-node", nil, nil, 0, false},
+	"python": {"stage: Python adapter (conformance node)", ".cache/venv/bin/python", []string{"adapters/python/conformance_node.py"}, nil, 0, false},
+	"node":   {"stage: Node.js adapter (conformance node)", "node", []string{"adapters/node/conformance-node.js"}, nil, 0, false},
 	// Files mode pays a few processes per batch (jq, tar, ...): such nodes
 	// are run with large batches, as a pipeline file would.
-	"shell": {"stage: Shell adapter, files mode, batches of 10000 (conformance node)", "bash", []string{"adapters/shell/conformance-node.sh"}, nil, 10000},
+	"shell": {"stage: Shell adapter, files mode, batches of 10000 (conformance node)", "bash", []string{"adapters/shell/conformance-node.sh"}, nil, 10000, false},
 }
 
 var adapterOrder = []string{"go", "rust", "python", "node", "shell"}
@@ -106,6 +109,7 @@ By default an in-memory embedded broker is started on a free port; pass
 	c.Flags().IntVar(&f.depth, "window-batches", 0, "the stage's window.batches, batches in flight per node (0: the default)")
 	c.Flags().IntVar(&f.batch, "batch", 0, "the stage's batch.max_records (0: the default)")
 	c.Flags().StringVar(&f.adapters, "adapters", "", "also a passthrough row per language adapter: all, or a list such as go,rust,python,node,shell (run make build first)")
+	c.Flags().BoolVar(&f.eos, "exactly-once", false, "also the Go passthrough stage with delivery: exactly-once (transactions), to compare with at-least-once")
 	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the stage row (the sluice side) to this file")
 	return c
 }
@@ -160,10 +164,16 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 		return err
 	}
 	nodes := []benchNode{{fmt.Sprintf("stage: Go passthrough node (filter, %d worker)", f.workers), f.node, nil,
-		map[string]string{"SLUICE_FILTER_PASSTHROUGH": "1"}, 0}}
+		map[string]string{"SLUICE_FILTER_PASSTHROUGH": "1"}, 0, false}}
 	extra, err := parseAdapters(f.adapters)
 	if err != nil {
 		return err
+	}
+	if f.eos {
+		eos := nodes[0]
+		eos.row = fmt.Sprintf("stage: Go passthrough node (filter, %d worker), exactly-once", f.workers)
+		eos.exactlyOnce = true
+		nodes = append(nodes, eos)
 	}
 	nodes = append(nodes, extra...)
 	rows := []benchRow{makeRow("ceiling: franz-go consume→produce", f, ceil, ceil)}
@@ -285,6 +295,9 @@ func benchStage(ctx context.Context, brokers []string, in, out, dlq string, n be
 	st.Node.Args = n.args
 	st.Node.Env = n.env
 	st.Workers = f.workers
+	if n.exactlyOnce {
+		st.Delivery = config.DeliveryExactlyOnce
+	}
 	if f.window > 0 {
 		st.Window.Records = f.window
 	}
@@ -336,13 +349,11 @@ func benchStage(ctx context.Context, brokers []string, in, out, dlq string, n be
 			return 0, err
 		case <-time.After(20 * time.Millisecond):
 		}
-		ends, err := adm.ListEndOffsets(ctx, out)
+		done, err := benchStageDone(ctx, adm, st, n.exactlyOnce, f.records)
 		if err != nil {
 			continue
 		}
-		var total int64
-		ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
-		if total >= int64(f.records) {
+		if done {
 			secs := time.Since(start).Seconds()
 			cancel()
 			if err := <-errc; err != nil {
@@ -351,6 +362,33 @@ func benchStage(ctx context.Context, brokers []string, in, out, dlq string, n be
 			return secs, nil
 		}
 	}
+}
+
+// benchStageDone reports whether the stage's row is complete: every output
+// written (at-least-once), or every input offset committed (exactly-once:
+// the outputs commit in the same transactions, and transaction markers
+// take offsets of the output topic, so its end offsets would overcount).
+func benchStageDone(ctx context.Context, adm *kadm.Client, st config.Stage, exactlyOnce bool, records int) (bool, error) {
+	if !exactlyOnce {
+		ends, err := adm.ListEndOffsets(ctx, st.Outputs["default"])
+		if err != nil {
+			return false, err
+		}
+		var total int64
+		ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
+		return total >= int64(records), nil
+	}
+	offs, err := adm.FetchOffsets(ctx, st.Group)
+	if err != nil {
+		return false, err
+	}
+	var total int64
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == st.Input {
+			total += o.At
+		}
+	})
+	return total >= int64(records), nil
 }
 
 // parseAdapters turns --adapters into the nodes to measure, checking each

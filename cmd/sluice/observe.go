@@ -49,6 +49,9 @@ type runOptions struct {
 	// onListen, when set, is called with the bound address (tests use
 	// 127.0.0.1:0).
 	onListen func(net.Addr)
+	// InstanceID names this instance of exactly-once stages (their
+	// transactional id); "" is a random one per start.
+	InstanceID string
 }
 
 // observer is the HTTP server of a running pipeline process.

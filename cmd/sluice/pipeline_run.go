@@ -53,7 +53,7 @@ func runStagesWith(ctx context.Context, p *config.Pipeline, stages []config.Stag
 	}
 	var all []*stream.Stage
 	for _, st := range stages {
-		s, err := stream.New(stream.Options{Stage: st, Pipeline: p.Name, Brokers: brokers, ClientID: p.Kafka.ClientID, Logger: log, Registry: reg, StartTraces: true, KafkaOpts: sec.Opts(), SecretEnv: p.Kafka.SecretEnv})
+		s, err := stream.New(stream.Options{Stage: st, Pipeline: p.Name, Brokers: brokers, ClientID: p.Kafka.ClientID, Logger: log, Registry: reg, StartTraces: true, KafkaOpts: sec.Opts(), SecretEnv: p.Kafka.SecretEnv, InstanceID: opts.InstanceID})
 		if err != nil {
 			return err
 		}

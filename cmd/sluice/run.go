@@ -13,7 +13,7 @@ import (
 func newRunCmd() *cobra.Command {
 	var (
 		cfgPath, brokersFlag, stage string
-		metricsAddr                 string
+		metricsAddr, instanceID     string
 		logs                        logFlags
 	)
 	c := &cobra.Command{
@@ -26,6 +26,10 @@ among them, so replicas beyond the partition count stay idle.
 
 Topics must exist (see 'sluice topics create'). Ctrl-C or SIGTERM stops softly:
 in-flight records are finished and committed, bounded by timeouts.shutdown.
+
+A stage with "delivery: exactly-once" commits its outputs and input offsets in
+Kafka transactions; give each instance a stable --instance-id where the
+platform offers one.
 
 Metrics (Prometheus), /healthz and /readyz (for liveness and readiness
 probes) and a web view are served on --metrics-addr (default
@@ -53,13 +57,16 @@ probes) and a web view are served on --metrics-addr (default
 			brokers, source := config.ResolveBrokers(brokersFlag, p)
 			fmt.Fprintf(cmd.ErrOrStderr(), "sluice: running stage %s of %s on %s (from %s); Ctrl-C to stop\n",
 				st.Name, p.Name, strings.Join(brokers, ","), source)
-			return runStagesWith(cmd.Context(), p, []config.Stage{*st}, brokers, log, metricsOptions(cmd, metricsAddr))
+			opts := metricsOptions(cmd, metricsAddr)
+			opts.InstanceID = instanceID
+			return runStagesWith(cmd.Context(), p, []config.Stage{*st}, brokers, log, opts)
 		},
 	}
 	addConfigFlag(c, &cfgPath, true)
 	addBrokersFlag(c, &brokersFlag)
 	c.Flags().StringVar(&stage, "stage", "", "the stage to run (a key under stages: in the file)")
 	addMetricsAddrFlag(c, &metricsAddr)
+	c.Flags().StringVar(&instanceID, "instance-id", "", "exactly-once stages: a stable name for this instance (e.g. the pod name of a StatefulSet); a restarted instance with the same id aborts its predecessor's open transaction at once instead of after transaction.timeout. Never give two running instances the same id. Default: random per start")
 	logs.add(c)
 	return c
 }
