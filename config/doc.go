@@ -307,16 +307,19 @@
 // again after a backoff that doubles from retry.initial up to retry.max
 // (with ±20% jitter), up to retry.max_attempts attempts in all (1 to 100),
 // then goes to the DLQ. While it waits, the later records of its partition
-// wait too, so a partition's results keep their order. Errors the node
-// does not mark retriable go to the DLQ at once. Defaults 5, 200ms, 30s.
+// wait too, so a partition's results keep their order (answers the node
+// already gave for them are dropped and they are sent again: the node may
+// see a record more than once). Errors the node does not mark retriable go
+// to the DLQ at once. Defaults 5, 200ms, 30s.
 //
 // dlq_policy.on_write_failure: what a failed write to the DLQ does. stop
 // (the default) fails the stage; the record and everything after it in
 // its partition stay uncommitted, so a restart tries again. retry keeps
-// writing it, with backoff, until it succeeds or the stage is stopped (the
-// partition waits meanwhile). drop logs and counts the record
-// (sluice_dlq_write_failures_total) and goes on: the record is lost, so
-// choose it only for data you can afford to lose.
+// writing it, with the retry backoff (retry.initial up to retry.max),
+// until it succeeds or the stage is stopped; later records go on, but the
+// partition's committed offset stays before it. drop logs and counts the
+// record (sluice_dlq_write_failures_total) and goes on: the record is
+// lost, so choose it only for data you can afford to lose.
 //
 // dlq_policy.max_records, dlq_policy.per: a cap on the DLQ rate. When more
 // than max_records records go to the DLQ within any per, the stage stops

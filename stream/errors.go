@@ -14,4 +14,8 @@ var (
 	// ErrProduce: an output or DLQ record could not be written; the stage
 	// stops without committing the records concerned.
 	ErrProduce = errors.New("producing failed")
+	// ErrDLQRate: more records went to the DLQ within dlq_policy.per than
+	// dlq_policy.max_records allows; the stage stopped without writing
+	// (or committing) the record over the cap.
+	ErrDLQRate = errors.New("DLQ rate cap reached")
 )

@@ -95,6 +95,8 @@ func (h *harness) stageConfig(mods ...func(*config.Stage)) config.Stage {
 	st.CommitInterval = 100 * time.Millisecond
 	st.Backoff.Initial = 10 * time.Millisecond
 	st.Backoff.Max = 100 * time.Millisecond
+	st.Retry.Initial = 10 * time.Millisecond
+	st.Retry.Max = 100 * time.Millisecond
 	for _, m := range mods {
 		m(&st)
 	}

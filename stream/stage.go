@@ -84,8 +84,11 @@ type Stage struct {
 	progress progress
 	outputs  map[string]string
 	lineage  lineage
-	bounded  *bounded // nil: the normal, consumer group mode
+	bounded  *bounded  // nil: the normal, consumer group mode
 	txn      *txnState // nil unless the stage is exactly-once
+	// dlqCap is the DLQ rate cap (dlqlimit.go), made on first use.
+	dlqCapOnce sync.Once
+	dlqCap     *dlqLimit
 	// maxBatch is each output topic's max.message.bytes, read in preflight
 	// (before anything is produced) so large records the topic accepts are
 	// not refused by the client.

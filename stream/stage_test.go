@@ -135,10 +135,10 @@ func TestOutputsNamedMultipleAndFailuresToDLQ(t *testing.T) {
 		t.Fatalf("named output: %+v", a)
 	}
 	dlq := h.readAll(h.dlq)
-	want := []struct{ key, kind, errText string }{
-		{"b", KindNodeError, "value: expected a number"},
-		{"e", KindUnknownOutput, `node emitted to output "nope", which stage "s" does not define (outputs: alerts, default)`},
-		{"g", KindNodeRetriable, "webhook 503"},
+	want := []struct{ key, kind, errText, attempts string }{
+		{"b", KindNodeError, "value: expected a number", "1"},
+		{"e", KindUnknownOutput, `node emitted to output "nope", which stage "s" does not define (outputs: alerts, default)`, "1"},
+		{"g", KindNodeRetriable, "webhook 503", "5"}, // retry.max_attempts
 	}
 	if len(dlq) != len(want) {
 		t.Fatalf("dlq holds %d records, want %d", len(dlq), len(want))
@@ -148,7 +148,7 @@ func TestOutputsNamedMultipleAndFailuresToDLQ(t *testing.T) {
 		if string(d.Key) != w.key || header(d, HeaderErrorKind) != w.kind || header(d, HeaderError) != w.errText {
 			t.Fatalf("dlq[%d]: key %q kind %q error %q; want %+v", i, d.Key, header(d, HeaderErrorKind), header(d, HeaderError), w)
 		}
-		if header(d, HeaderSourceTopic) != h.in || header(d, HeaderSourceOffset) == "" || header(d, HeaderAttempts) != "1" || header(d, HeaderStage) != "s" {
+		if header(d, HeaderSourceTopic) != h.in || header(d, HeaderSourceOffset) == "" || header(d, HeaderAttempts) != w.attempts || header(d, HeaderStage) != "s" {
 			t.Fatalf("dlq[%d] lineage headers: %+v", i, d.Headers)
 		}
 	}

@@ -20,6 +20,8 @@ type inflight struct {
 	// in; only the owning worker touches it.
 	crashes   int
 	lastCrash string
+	// fail is the record's retry state (retry.go); nil until it fails.
+	fail *failure
 }
 
 func (in *inflight) size() int64 { return int64(len(in.rec.Key) + len(in.rec.Value)) }

@@ -38,6 +38,8 @@ type worker struct {
 	consecutiveCrashes int
 	startFailures      int
 	spool              *spool // files mode only, made on first use
+	// parks are the partitions waiting for a record's retry (park.go).
+	parks map[*partState]*park
 }
 
 type sentBatch struct {
@@ -81,8 +83,9 @@ const batchOverhead = 4 + 1 + 8 + 4
 
 // nextBatch takes the next batch from the queue: at most maxRecords records
 // whose frame stays within maxBytes. Records of abandoned partitions are
-// released, never sent; a record that alone would exceed the node's frame
-// limit goes to the DLQ instead of crashing the node.
+// released, never sent; those of parked partitions join the park; a record
+// that alone would exceed the node's frame limit goes to the DLQ instead of
+// crashing the node.
 func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
 	limit := min(maxBytes, w.s.cfg.MaxFrame) - batchOverhead
 	var tooLarge []*inflight
@@ -94,6 +97,9 @@ func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
 		in := w.queue[i]
 		if in.chunk.part.abandoned.Load() {
 			w.s.recordDone(in)
+			continue
+		}
+		if w.parked(in) {
 			continue
 		}
 		sz := int64(in.frameSize())
@@ -118,7 +124,7 @@ func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
 }
 
 // run is the worker loop; it returns when the stage stops (soft: after
-// everything queued and sent is done; hard: at once) or fails.
+// everything queued, parked and sent is done; hard: at once) or fails.
 func (w *worker) run() {
 	defer func() {
 		if w.spool != nil {
@@ -139,7 +145,8 @@ func (w *worker) run() {
 		if w.s.hardCtx.Err() != nil {
 			return
 		}
-		if w.stopping() && len(w.sent) == 0 && w.queued() == 0 {
+		w.unpark(time.Now())
+		if w.stopping() && len(w.sent) == 0 && w.queued() == 0 && len(w.parks) == 0 {
 			return
 		}
 		if w.proc == nil {
@@ -172,12 +179,21 @@ func (w *worker) stopping() bool {
 	}
 }
 
-// waitForWork blocks until records arrive or the stage stops.
+// waitForWork blocks until records arrive, a park is due, or the stage
+// stops (a soft stop waits for parked records).
 func (w *worker) waitForWork() bool {
+	parkDue, stop := w.parkTimer()
+	defer stop()
+	var soft <-chan struct{}
+	if len(w.parks) == 0 {
+		soft = w.s.pollDone
+	}
 	select {
 	case <-w.notify:
 		return true
-	case <-w.s.pollDone:
+	case <-parkDue:
+		return true
+	case <-soft:
 		return w.queued() > 0
 	case <-w.s.hardCtx.Done():
 		return false
@@ -309,9 +325,11 @@ func (w *worker) wait() bool {
 		timeout = t.C
 	}
 	var soft <-chan struct{}
-	if len(w.sent) == 0 {
+	if len(w.sent) == 0 && len(w.parks) == 0 {
 		soft = w.s.pollDone
 	}
+	parkDue, stop := w.parkTimer()
+	defer stop()
 	select {
 	case a := <-w.proc.answers:
 		if a.err != nil {
@@ -327,6 +345,8 @@ func (w *worker) wait() bool {
 		}
 		return true
 	case <-w.notify:
+		return true
+	case <-parkDue:
 		return true
 	case <-timeout:
 		w.crash(fmt.Errorf("node did not answer within %s (timeouts.batch); killed", w.s.cfg.Timeouts.Batch), KindTimeout)
@@ -358,7 +378,7 @@ func (w *worker) apply(m protocol.Message) error {
 		w.s.metrics.observeBatch(w.progress.Sub(b.sent))
 		w.consecutiveCrashes = 0
 		for i, in := range b.recs {
-			w.s.deliver(in, &m.Results[i])
+			w.answer(in, &m.Results[i])
 		}
 		if w.isolate > 0 {
 			w.isolate = max(w.isolate-len(b.recs), 0)
@@ -412,6 +432,7 @@ func (w *worker) crash(reason error, kind string) {
 		in := recs[0]
 		in.crashes++
 		in.lastCrash = reason.Error()
+		in.failed(time.Now())
 		if in.crashes >= w.s.cfg.Retries {
 			msg := fmt.Sprintf("node failed %d times while processing this record; last: %s", in.crashes, reason)
 			w.s.deadLetter(in, msg, kind, in.crashes)
@@ -423,9 +444,15 @@ func (w *worker) crash(reason error, kind string) {
 		w.isolate = len(recs)
 	}
 	if len(recs) > 0 {
-		w.requeue(recs)
 		w.s.stats.retried.Add(int64(len(recs)))
 		w.s.metrics.addRetried(len(recs))
+		// Records of a parked partition wait in its park, or they would
+		// overtake the record being retried; only the others are isolated.
+		rest := w.keepParked(recs)
+		if len(recs) > 1 {
+			w.isolate = len(rest)
+		}
+		w.requeue(rest)
 	}
 }
 

@@ -8,6 +8,8 @@
 //	oversize         announce a 2 GiB frame, then exit
 //	fail:MSG         report the record as failed with MSG
 //	retry:MSG        report the record as failed, retriable
+//	retry-n:ID:N     report the record as retriable the first N times ID is seen
+//	                 (state in $TESTNODE_STATE), then pass it through
 //	multi:N          emit N outputs
 //	alert            emit to the named output "alerts" and the default
 //	unknown-output   emit to an output the stage does not have
@@ -85,6 +87,15 @@ func process(r sluice.Record) ([]sluice.Output, error) {
 		time.Sleep(time.Hour)
 	case strings.HasPrefix(v, "fail:"):
 		return nil, errors.New(strings.TrimPrefix(v, "fail:"))
+	case strings.HasPrefix(v, "retry-n:"):
+		id, n, _ := strings.Cut(strings.TrimPrefix(v, "retry-n:"), ":")
+		limit, _ := strconv.Atoi(n)
+		counter := filepath.Join(os.Getenv("TESTNODE_STATE"), "retry-n-"+id)
+		seen, _ := os.ReadFile(counter)
+		if len(seen) < limit {
+			os.WriteFile(counter, append(seen, '.'), 0o644)
+			return nil, sluice.Retriable(fmt.Errorf("%s: not yet (%d of %d)", id, len(seen)+1, limit))
+		}
 	case strings.HasPrefix(v, "retry:"):
 		return nil, sluice.Retriable(errors.New(strings.TrimPrefix(v, "retry:")))
 	case strings.HasPrefix(v, "multi:"):
