@@ -121,7 +121,7 @@ stages:
 		MaxFrame:         1 << 20,
 		Delivery:         DeliveryExactlyOnce,
 		Retry:            Retry{MaxAttempts: 8, Initial: 50 * time.Millisecond, Max: 5 * time.Second},
-		DLQPolicy:        DLQPolicy{OnWriteFailure: DLQWriteRetry, MaxRecords: 0, Per: 10 * time.Second},
+		DLQPolicy:        DLQPolicy{OnWriteFailure: DLQWriteRetry, MaxRecords: NoDLQCap, Per: 10 * time.Second},
 		Transaction:      Transaction{MaxRecords: 2000, Interval: 100 * time.Millisecond, Timeout: 30 * time.Second},
 		Assignor:         AssignorRange,
 		Line:             10,

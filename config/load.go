@@ -3,14 +3,27 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 )
 
+// maxFileSize bounds a pipeline file. Real files are a few KiB, generated
+// ones with hundreds of stages some hundred KiB. The cap keeps a wrong path
+// (a log file, /dev/zero) from being read whole, and bounds what yaml.v3
+// builds from hostile text: up to about 150 bytes of node per 2 bytes of
+// input ("[a,a,a,...").
+const maxFileSize = 1 * mib
+
 // Load reads and parses the pipeline file at path.
 func Load(path string) (*Pipeline, error) {
-	data, err := os.ReadFile(path)
+	data, err := readPipelineFile(path)
+	var probs Problems
+	if errors.As(err, &probs) {
+		return nil, probs
+	}
 	if err != nil {
 		// os errors already name the path; keep only the cause so the
 		// message reads "read p.yaml: no such file or directory".
@@ -23,18 +36,69 @@ func Load(path string) (*Pipeline, error) {
 	return Parse(path, data)
 }
 
+// readPipelineFile reads at most maxFileSize+1 bytes of path: enough for
+// Parse to tell that a file is too large, whatever its size (pipes and
+// devices included). A regular file over the cap is refused unread.
+func readPipelineFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > maxFileSize {
+		return nil, tooLarge(path, fmtFileSize(fi.Size()))
+	}
+	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
+}
+
+// tooLarge is the one problem of a file over maxFileSize; size is how
+// large it is, as far as is known.
+func tooLarge(file, size string) Problems {
+	return Problems{{File: file, Message: fmt.Sprintf("the file is %s; a pipeline file may be at most %s", size, formatSize(maxFileSize))}}
+}
+
+// fmtFileSize rounds n to one decimal in the largest binary unit below it:
+// "12MiB", "4.5MiB", "900KiB".
+func fmtFileSize(n int64) string {
+	v, unit := float64(n), "B"
+	for _, u := range []string{"KiB", "MiB", "GiB"} {
+		if v < 1024 {
+			break
+		}
+		v, unit = v/1024, u
+	}
+	return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0") + unit
+}
+
 // Parse decodes, defaults and validates a pipeline file. file is used only
 // in messages and Pipeline.File. On failure the error is a Problems listing
 // every mistake found, sorted by line, and the pipeline is nil.
 func Parse(file string, data []byte) (*Pipeline, error) {
+	if len(data) > maxFileSize {
+		size := fmtFileSize(int64(len(data)))
+		if len(data) == maxFileSize+1 {
+			size = "larger than " + formatSize(maxFileSize) // as far as Load read it
+		}
+		return nil, tooLarge(file, size)
+	}
 	d := newDecoder(file)
 	p := &Pipeline{File: file}
-	if root := d.document(data); root != nil && d.pipeline(root, p) {
+	if root := d.document(data); root != nil && d.checkAliases(root) && d.pipeline(root, p) {
 		complete(p)
 		validate(p, d)
+		for i := range p.Stages {
+			// "max_records: 0" in a file means no cap; in Go a zero is
+			// "not set" (ApplyDefaults fills it), so store it as NoDLQCap.
+			if p.Stages[i].DLQPolicy.MaxRecords == 0 {
+				p.Stages[i].DLQPolicy.MaxRecords = NoDLQCap
+			}
+		}
 	}
 	if len(d.probs) > 0 {
 		sortProblems(d.probs)
+		if d.truncated {
+			d.probs = append(d.probs, Problem{File: file, Message: fmt.Sprintf("stopped after %d problems; fix these and run again", maxProblems)})
+		}
 		return nil, d.probs
 	}
 	return p, nil

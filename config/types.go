@@ -119,12 +119,16 @@ const (
 	DLQWriteDrop  = "drop"  // log and count it, then go on: the record is lost
 )
 
+// NoDLQCap as DLQPolicy.MaxRecords turns the DLQ rate cap off.
+const NoDLQCap = -1
+
 // DLQPolicy is a stage's dead-letter policy.
 type DLQPolicy struct {
 	OnWriteFailure string // DLQWriteStop, DLQWriteRetry or DLQWriteDrop
 	// MaxRecords and Per cap the DLQ rate: when more than MaxRecords
 	// records go to the DLQ within any Per, the stage stops with an error
-	// instead of emptying its input into the DLQ. MaxRecords 0: no cap.
+	// instead of emptying its input into the DLQ. NoDLQCap (negative): no
+	// cap ("max_records: 0" in a file); 0: not set, ApplyDefaults fills it.
 	MaxRecords int
 	Per        time.Duration
 }

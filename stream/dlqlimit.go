@@ -37,13 +37,8 @@ func newDLQLimit(max int, per time.Duration, stage, input, dlq string) *dlqLimit
 // dlqLimiter is the stage's DLQ rate cap (nil: none).
 func (s *Stage) dlqLimiter() *dlqLimit {
 	s.dlqCapOnce.Do(func() {
+		// config.NoDLQCap (a file's "max_records: 0") is negative: no cap.
 		p := s.cfg.DLQPolicy
-		// "max_records: 0" means no cap, but New's ApplyDefaults turns
-		// every zero field into its default: the stage as given
-		// (config.Load leaves an explicit 0 alone) says what was meant.
-		if s.opts.Stage.DLQPolicy.MaxRecords == 0 {
-			p.MaxRecords = 0
-		}
 		s.dlqCap = newDLQLimit(p.MaxRecords, p.Per, s.cfg.Name, s.cfg.Input, s.cfg.DLQ)
 	})
 	return s.dlqCap

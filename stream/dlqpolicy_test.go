@@ -203,15 +203,22 @@ func TestDLQLimitSlides(t *testing.T) {
 	if newDLQLimit(0, time.Minute, "s", "in", "d").admit(t0) != nil {
 		t.Fatal("max_records 0 is no cap")
 	}
-	// "max_records: 0" in the pipeline file survives New's defaults.
-	st := config.Stage{Name: "s", Input: "in", Node: config.Node{Command: "node"}}
-	st.DLQPolicy.Per = time.Minute
+	// "max_records: 0" in a pipeline file loads as NoDLQCap, which
+	// survives New's defaults; a zero set in Go takes the default cap.
+	p, err := config.Parse("p.yaml", []byte("pipeline: p\ntopics: {in: {}}\nstages:\n  s:\n    input: in\n    node: {command: node}\n    dlq_policy: {max_records: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stages[0]
 	s, err := New(Options{Stage: st})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.dlqLimiter() != nil {
 		t.Fatal("max_records 0 must mean no cap")
+	}
+	if s, _ = New(Options{Stage: config.Stage{Name: "s", Input: "in", Node: config.Node{Command: "node"}}}); s.dlqLimiter() == nil || s.dlqLimiter().max != 100000 {
+		t.Fatal("an unset max_records must take the default cap")
 	}
 	st.DLQPolicy.MaxRecords = 5
 	if s, _ = New(Options{Stage: st}); s.dlqLimiter() == nil || s.dlqLimiter().max != 5 {
