@@ -71,8 +71,10 @@ test-kafka: build ## the integration suite against Apache Kafka (start it with m
 test-race: ## the test suite under the race detector
 	$(GO) test -count=1 -race ./...
 
-fuzz: ## fuzz the protocol frame decoder for 60s
-	$(GO) test ./stream/protocol -run '^$$' -fuzz FuzzDecode -fuzztime 60s
+FUZZTIME ?= 2m
+fuzz: ## fuzz the pipeline-file parser and the protocol frame decoder, 2m each (make fuzz FUZZTIME=10m)
+	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./stream/protocol -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 
 bench: build ## codec benchmarks, then ceiling vs filter stage (BENCH_FLAGS="--brokers 127.0.0.1:9092" for Apache Kafka)
 	$(GO) test ./stream/protocol ./adapters/go -run '^$$' -bench . -benchmem

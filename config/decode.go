@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -18,18 +20,53 @@ type decoder struct {
 	// lines maps a field path to the line it was written on, so validation
 	// (which works on the decoded structs) can point back into the file.
 	lines map[string]int
-	// typos holds the paths of known fields suggested for a misspelled
-	// key, so validation does not also call them missing: one mistake,
-	// one message.
+	// typos holds the paths of fields already reported in a way that
+	// leaves them unset: known fields suggested for a misspelled key, and
+	// values that could not be decoded (a wrong type, an unset ${VAR}).
+	// Validation does not also call them, or anything under them,
+	// missing: one mistake, one message.
 	typos map[string]bool
+	// truncated is set once a problem was dropped or a check skipped
+	// because maxProblems were already found.
+	truncated bool
 }
+
+// maxProblems bounds the problems reported for one file. A hundred
+// mistakes are more than anyone fixes in one go, and a wrong or generated
+// file could otherwise produce millions of messages, each with its
+// suggestion search.
+const maxProblems = 100
 
 func newDecoder(file string) *decoder {
 	return &decoder{file: file, lines: map[string]int{}, typos: map[string]bool{}}
 }
 
 func (d *decoder) problem(line int, path, format string, args ...any) {
+	if d.full() {
+		return
+	}
 	d.probs = append(d.probs, Problem{File: d.file, Line: line, Field: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// undecodable records that the value at path was reported as unusable,
+// so that it and everything under it count as reported (see typos).
+// Once the report is full nothing is recorded: validation stops then, and
+// reported stays cheap.
+func (d *decoder) undecodable(path string) {
+	if !d.full() {
+		d.typos[path] = true
+	}
+}
+
+// reported says whether path, or a mapping or list holding it, was
+// reported as misspelled or undecodable.
+func (d *decoder) reported(path string) bool {
+	for p := range d.typos {
+		if path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // field is one key: value pair of a mapping.
@@ -85,13 +122,54 @@ func (d *decoder) fields(n *yaml.Node, path string, set map[string]func(field)) 
 	}
 }
 
+// full reports whether maxProblems were found, marking the report
+// truncated: callers skip further checks, suggestions above all.
+func (d *decoder) full() bool {
+	if len(d.probs) >= maxProblems {
+		d.truncated = true
+	}
+	return d.truncated
+}
+
 func (d *decoder) unknownField(f field, known []string) {
-	if s, ok := closest(f.key, known); ok {
+	if d.full() {
+		return
+	}
+	if s, ok := closest(f.key, slices.Values(known)); ok {
 		d.typos[fieldPath(f.parent, s)] = true
 		d.problem(f.line, f.path, "unknown field %q (did you mean %q?)", f.key, s)
 		return
 	}
+	if _, ok := d.stageFields(&Stage{})[f.key]; ok {
+		// A stage setting written at the top level or inside a stage's
+		// node or batch: say where it goes rather than what fits here.
+		if stage := stageOf(f.parent); stage != "" {
+			d.problem(f.line, f.path, "unknown field %q (it is a stage setting: move it up to %s)", f.key, fieldPath(stage, f.key))
+		} else {
+			d.problem(f.line, f.path, "unknown field %q (it is a stage setting: write it in each stage, as stages.<name>.%s)", f.key, f.key)
+		}
+		return
+	}
 	d.problem(f.line, f.path, "unknown field %q (known fields: %s)", f.key, sortedList(known))
+}
+
+// stageOf returns the path of the stage that path lies in, e.g.
+// stages.filter for stages.filter.node, or "" outside the stages.
+func stageOf(path string) string {
+	rest, ok := strings.CutPrefix(path, "stages")
+	switch {
+	case !ok:
+	case strings.HasPrefix(rest, "."):
+		if i := strings.IndexAny(rest[1:], ".["); i >= 0 {
+			return path[:len("stages")+1+i]
+		}
+		return path
+	case strings.HasPrefix(rest, "["):
+		if q, err := strconv.QuotedPrefix(rest[1:]); err == nil {
+			return "stages[" + q + "]"
+		}
+	}
+	return ""
 }
 
 // entries lists the pairs of mapping n in file order. YAML merge keys
@@ -106,6 +184,7 @@ func (d *decoder) entries(n *yaml.Node, path, what string) []field {
 	}
 	if n.Kind != yaml.MappingNode {
 		d.problem(n.Line, path, "expected a mapping, got %s", describe(n))
+		d.undecodable(path)
 		return nil
 	}
 	explicit := map[string]int{} // key -> index of its first occurrence
@@ -181,6 +260,7 @@ func (d *decoder) merged(v *yaml.Node, path string) []field {
 func (d *decoder) scalar(f field, want string) (string, bool) {
 	if f.val.Kind != yaml.ScalarNode {
 		d.problem(f.val.Line, f.path, "expected %s, got %s", want, describe(f.val))
+		d.undecodable(f.path)
 		return "", false
 	}
 	if isNull(f.val) {
@@ -189,6 +269,7 @@ func (d *decoder) scalar(f field, want string) (string, bool) {
 	v, errs := expandEnv(f.val.Value)
 	for _, e := range errs {
 		d.problem(f.val.Line, f.path, "%s", e)
+		d.undecodable(f.path)
 	}
 	d.lines[f.path] = f.val.Line
 	return v, len(errs) == 0
@@ -197,9 +278,17 @@ func (d *decoder) scalar(f field, want string) (string, bool) {
 // mistyped reports a scalar that does not parse as want, showing the
 // ${VAR} it came from when expansion was involved.
 func (d *decoder) mistyped(f field, want, got string) {
+	d.mistypedHint(f, want, got, "")
+}
+
+// mistypedHint is mistyped with a suggestion of what to write instead.
+func (d *decoder) mistypedHint(f field, want, got, hint string) {
 	msg := fmt.Sprintf("expected %s, got %q", want, got)
 	if got != f.val.Value {
 		msg += fmt.Sprintf(" (from %q)", f.val.Value)
+	}
+	if hint != "" {
+		msg += " (" + hint + ")"
 	}
 	d.problem(f.val.Line, f.path, "%s", msg)
 }
@@ -245,7 +334,7 @@ func (d *decoder) size(f field, dst *int64) {
 	}
 	n, ok := parseSize(v)
 	if !ok {
-		d.mistyped(f, "a size such as 64MiB or 1048576", v)
+		d.mistypedHint(f, "a size such as 64MiB or 1048576", v, sizeHint(v))
 		return
 	}
 	*dst = n
@@ -258,7 +347,7 @@ func (d *decoder) duration(f field, dst *time.Duration) {
 	}
 	n, err := time.ParseDuration(v)
 	if err != nil {
-		d.mistyped(f, "a duration such as 250ms or 10s", v)
+		d.mistypedHint(f, "a duration such as 250ms or 10s", v, durationHint(v))
 		return
 	}
 	*dst = n
@@ -268,6 +357,7 @@ func (d *decoder) duration(f field, dst *time.Duration) {
 func (d *decoder) items(f field) []field {
 	if f.val.Kind != yaml.SequenceNode {
 		d.problem(f.val.Line, f.path, "expected a list, got %s", describe(f.val))
+		d.undecodable(f.path)
 		return nil
 	}
 	out := make([]field, len(f.val.Content))

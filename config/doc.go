@@ -17,6 +17,10 @@
 // Fields are named by their dotted YAML path. Names that contain dots
 // (topic names usually do) are quoted: topics["events.parsed"].partitions.
 //
+// Limits against runaway files: a pipeline file may be at most 1MiB,
+// aliases may add at most 100000 values to it (an alias inside its own
+// anchor is refused), and after 100 problems the report stops.
+//
 // # The file
 //
 // A complete file, with every field at its default unless marked required:

@@ -23,7 +23,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 		return nil
 	}
 	if err != nil {
-		d.syntaxError(err)
+		d.syntaxError(err, data)
 		return nil
 	}
 	// A second document is almost always a pasted file; silently ignoring
@@ -41,13 +41,38 @@ func (d *decoder) document(data []byte) *yaml.Node {
 
 var yamlErrRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
-func (d *decoder) syntaxError(err error) {
+func (d *decoder) syntaxError(err error, data []byte) {
 	msg := err.Error()
 	line := yamlLine(msg)
 	if m := yamlErrRE.FindStringSubmatch(msg); m != nil {
 		msg = m[2]
 	}
-	d.problem(line, "", "invalid YAML: %s", msg)
+	d.problem(line, "", "invalid YAML: %s", explainYAML(msg, lineOf(data, line)))
+}
+
+// explainYAML rewords the libyaml messages that name a symptom rather
+// than the mistake behind it.
+func explainYAML(msg, text string) string {
+	switch {
+	case msg == "found unexpected end of stream":
+		// Raised only while scanning a quoted string, at its first line.
+		return "a quoted string starts on this line and is never closed"
+	case msg == "found character that cannot start any token" && strings.Contains(text[:len(text)-len(strings.TrimLeft(text, " \t"))], "\t"):
+		return "a tab indents this line; YAML indents with spaces only"
+	}
+	return msg
+}
+
+// lineOf returns the text of 1-based line n of data ("" if there is none).
+func lineOf(data []byte, n int) string {
+	for i := 1; n > 0 && len(data) > 0; i++ {
+		line, rest, _ := bytes.Cut(data, []byte("\n"))
+		if i == n {
+			return string(line)
+		}
+		data = rest
+	}
+	return ""
 }
 
 // yamlLine extracts the 1-based line of a yaml.v3 syntax error. yaml.v3

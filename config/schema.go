@@ -103,7 +103,12 @@ func (d *decoder) stages(f field) []Stage {
 }
 
 func (d *decoder) stage(f field, s *Stage) {
-	d.fields(f.val, f.path, map[string]func(field){
+	d.fields(f.val, f.path, d.stageFields(s))
+}
+
+// stageFields maps every key of a stage to what decodes it into s.
+func (d *decoder) stageFields(s *Stage) map[string]func(field) {
+	return map[string]func(field){
 		"input":              func(f field) { d.str(f, &s.Input) },
 		"group":              func(f field) { d.str(f, &s.Group) },
 		"outputs":            func(f field) { s.Outputs = d.outputs(f) },
@@ -123,7 +128,7 @@ func (d *decoder) stage(f field, s *Stage) {
 		"dlq_policy":         func(f field) { d.dlqPolicy(f, &s.DLQPolicy) },
 		"transaction":        func(f field) { d.transaction(f, &s.Transaction) },
 		"assignor":           func(f field) { d.str(f, &s.Assignor) },
-	})
+	}
 }
 
 // outputs is a string map in which an empty topic is a mistake rather than

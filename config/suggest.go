@@ -1,16 +1,42 @@
 package config
 
 import (
+	"iter"
 	"sort"
 	"strings"
+	"unicode/utf8"
+)
+
+// Bounds of the suggestion search, so that it stays cheap whatever the
+// file holds: words longer than any name Kafka or the file format allows
+// get no suggestion (the edit distance is quadratic in the length), nor do
+// words among more candidates than any real file declares (the search
+// runs once per problem).
+const (
+	maxSuggestLen        = 256
+	maxSuggestCandidates = 10000
 )
 
 // closest returns the candidate nearest to word, if it is within two edits:
-// close enough to be a typo, far enough not to suggest nonsense.
-func closest(word string, candidates []string) (string, bool) {
-	best, bestDist := "", 3
-	for _, c := range candidates {
-		if d := editDistance(word, c); d < bestDist {
+// close enough to be a typo, far enough not to suggest nonsense. Ties go to
+// the alphabetically first candidate, so the answer does not depend on the
+// order of candidates (a map's keys will do).
+func closest(word string, candidates iter.Seq[string]) (string, bool) {
+	n := utf8.RuneCountInString(word)
+	if n > maxSuggestLen {
+		return "", false
+	}
+	best, bestDist, seen := "", 3, 0
+	for c := range candidates {
+		if seen++; seen > maxSuggestCandidates {
+			return "", false
+		}
+		// Lengths more than two apart are more than two edits apart; the
+		// margin is wider because lower-casing can change a length.
+		if m := utf8.RuneCountInString(c); m > n+4 || m < n-4 {
+			continue
+		}
+		if d := editDistance(word, c); d < bestDist || d == bestDist && c < best {
 			best, bestDist = c, d
 		}
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"strings"
@@ -21,7 +22,9 @@ func validate(p *Pipeline, d *decoder) {
 	v := &validator{decoder: d, p: p, known: map[string]bool{}}
 	for _, t := range p.Topics {
 		v.known[t.Name] = true
-		if t.Line > 0 {
+		// Names with characters Kafka refuses are reported on their own;
+		// listed raw in hints they could break a message over lines.
+		if t.Line > 0 && nameRE.MatchString(t.Name) {
 			v.declared = append(v.declared, t.Name)
 		}
 	}
@@ -47,7 +50,7 @@ func (v *validator) lineOf(fallback int, paths ...string) int {
 // required reports a missing field, unless a misspelling of it was
 // already reported ("comand"): the fix for both is the same.
 func (v *validator) required(path string, line int, fix string) {
-	if !v.typos[path] {
+	if !v.reported(path) {
 		v.problem(line, path, "is required: %s", fix)
 	}
 }
@@ -102,6 +105,9 @@ func topicNameProblem(name string) string {
 
 func (v *validator) stages() {
 	if len(v.p.Stages) == 0 {
+		if v.reported("stages") {
+			return // "expected a mapping" said it
+		}
 		if l, ok := v.lines["stages"]; ok {
 			v.problem(l, "stages", "has no stages: declare at least one stage under it")
 		} else {
@@ -111,6 +117,9 @@ func (v *validator) stages() {
 	}
 	groups := map[string]string{} // group -> stage using it
 	for i := range v.p.Stages {
+		if v.full() {
+			break // a file this wrong: stop before spending on the rest
+		}
 		s := &v.p.Stages[i]
 		v.stage(s)
 		if other, dup := groups[s.Group]; dup {
@@ -123,7 +132,7 @@ func (v *validator) stages() {
 
 // topicRef checks that a topic a stage uses is declared.
 func (v *validator) topicRef(path string, fallback int, topic string) {
-	if v.known[topic] {
+	if v.known[topic] || v.full() || v.reported("topics") {
 		return
 	}
 	msg := fmt.Sprintf("topic %q is not declared under topics", topic)
@@ -132,7 +141,7 @@ func (v *validator) topicRef(path string, fallback int, topic string) {
 	} else {
 		msg += " (declared: " + strings.Join(v.declared, ", ") + ")"
 	}
-	if s, ok := closest(topic, sortedKeys(v.known)); ok {
+	if s, ok := closest(topic, maps.Keys(v.known)); ok {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
 	v.at(path, fallback, "%s", msg)
