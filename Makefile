@@ -14,7 +14,7 @@ MODEL    := .cache/models/classify.joblib
 export CARGO_TARGET_DIR := $(CURDIR)/.cache/cargo-target
 CARGO    ?= cargo
 
-.PHONY: help build go-build adapters rust python model nodes run run-filter test test-go test-adapters test-kafka test-race fuzz bench soak webview-check clean
+.PHONY: help build go-build adapters rust python model nodes run run-filter test test-go test-adapters test-kafka test-race fuzz bench soak chaos webview-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -82,6 +82,11 @@ bench: build ## codec benchmarks, then ceiling vs filter stage (BENCH_FLAGS="--b
 
 soak: build ## backpressure soak: 5M-record backlog, slow node; fails if the stage's peak RSS exceeds 150 MB
 	./scripts/soak.sh
+
+chaos: go-build ## fault injection on Apache Kafka: 1M records per scenario and delivery mode, lost/duplicated table (CHAOS_RECORDS, CHAOS_SCENARIOS, CHAOS_DELIVERY; docs/reliability.md)
+	$(GO) build -o $(BIN)/testnode ./stream/internal/testnode
+	$(GO) build -o $(BIN)/sluice-chaos ./cmd/sluice-chaos
+	./scripts/chaos.sh
 
 webview-check: build ## browser check of the live web view in headless Chromium (needs Node.js and Debian's chromium)
 	./scripts/webview-check.sh

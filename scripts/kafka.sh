@@ -7,6 +7,7 @@
 #
 #   scripts/kafka.sh up               start (or report that it already runs)
 #   scripts/kafka.sh down [--wipe]    stop; --wipe also deletes the topics' data
+#   scripts/kafka.sh restart          stop (cleanly) and start again, keeping the data
 #   scripts/kafka.sh status           running or not (exit 0 / 3), port, pid
 #   scripts/kafka.sh logs [-f]        the end of the broker log (-f: follow)
 #
@@ -371,10 +372,11 @@ done
 
 case $command in
 up) cmd_up ;;
+restart) cmd_down 0 && cmd_up ;;
 down) cmd_down "$wipe" ;;
 status) cmd_status ;;
 logs) cmd_logs "$follow" ;;
 help | -h | --help) usage ;;
 "") usage >&2 && exit 2 ;;
-*) die 2 "unknown command $command: use up, down [--wipe], status or logs [-f]" ;;
+*) die 2 "unknown command $command: use up, down [--wipe], restart, status or logs [-f]" ;;
 esac
