@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
@@ -55,6 +57,8 @@ type txnState struct {
 	// produceErr is the produce failure that doomed the transaction, when
 	// the stage must stop because of it (see txnProduceFailed).
 	produceErr atomic.Pointer[error]
+	// blame remembers crashes across aborted transactions (eos_blame.go).
+	blame blameBook
 }
 
 func newTxnState(group, instance string) *txnState {
@@ -193,6 +197,14 @@ func (s *Stage) endTxn(start time.Time, polled int) bool {
 	// state (with its abandoned marks) belongs to the past.
 	s.tracker.takeAll()
 	s.txn.doomed.Store(false)
+	// A write that failed for good stops the stage whatever the end's
+	// outcome; taken now so that it never leaks into a later transaction.
+	if perr := s.txn.produceErr.Swap(nil); perr != nil {
+		s.metrics.addTxn(TxnAborted, time.Since(start))
+		s.stats.txnAborted.Add(1)
+		s.fail(*perr)
+		return false
+	}
 	took := time.Since(start)
 	switch {
 	case err != nil:
@@ -212,6 +224,7 @@ func (s *Stage) endTxn(start time.Time, polled int) bool {
 		s.stats.txnCommitted.Add(1)
 		s.stats.commits.Add(1)
 		s.metrics.committed(offsets)
+		s.txn.blame.forget(offsets)
 		s.log.Debug("transaction committed", zap.Int("records", polled), zap.Duration("took", took))
 	default:
 		s.metrics.addTxn(TxnAborted, took)
@@ -220,10 +233,6 @@ func (s *Stage) endTxn(start time.Time, polled int) bool {
 			why = "the group rebalanced before the commit"
 		}
 		s.log.Info("transaction aborted; its records will be processed again", zap.String("why", why), zap.Int("records", polled))
-	}
-	if perr := s.txn.produceErr.Swap(nil); perr != nil {
-		s.fail(*perr)
-		return false
 	}
 	return s.hardCtx.Err() == nil
 }
@@ -275,6 +284,14 @@ func (s *Stage) onRevokedTxn(_ context.Context, _ *kgo.Client, revoked map[strin
 	s.log.Info("partitions revoked", zap.Any("partitions", revoked))
 }
 
+// transactionLost reports a produce error that means the transaction is
+// gone rather than the record unwritable.
+func transactionLost(err error) bool {
+	return errors.Is(err, kerr.InvalidProducerEpoch) || errors.Is(err, kerr.ProducerFenced) ||
+		errors.Is(err, kerr.InvalidTxnState) || errors.Is(err, kerr.TransactionAbortable) ||
+		errors.Is(err, kerr.InvalidProducerIDMapping) || errors.Is(err, kerr.TransactionalIDNotFound)
+}
+
 // txnProduceFailed handles a failed write in an exactly-once stage: the
 // transaction cannot commit, so it is doomed and its records abandoned;
 // the record whose write failed is released so the drain can finish. A
@@ -288,7 +305,13 @@ func (s *Stage) txnProduceFailed(in *inflight, rec *kgo.Record, err error, dlq b
 		return
 	}
 	failure := fmt.Errorf("%w: writing to topic %q: %v", ErrProduce, rec.Topic, err)
-	if !dlq || s.cfg.DLQPolicy.OnWriteFailure == config.DLQWriteStop {
+	switch {
+	case transactionLost(err):
+		// The broker ended the transaction (it outlived
+		// transaction.timeout) or a newer instance fenced this one: not
+		// this record's fault. Abort; End fails and the session is
+		// renewed, and the records are processed again.
+	case !dlq || s.cfg.DLQPolicy.OnWriteFailure == config.DLQWriteStop:
 		s.txn.produceErr.CompareAndSwap(nil, &failure)
 	}
 	s.txn.doom(failure.Error())

@@ -131,7 +131,7 @@ func TestExactlyOnceHardStopThenRestartHasNoDuplicates(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- first.Run(ctx) }()
-	waitFor(t, 60*time.Second, "the first instance commits a few transactions", func() bool {
+	waitFor(t, 180*time.Second, "the first instance commits a few transactions", func() bool {
 		return first.Stats().TxnCommitted >= 3
 	})
 	cancel()
@@ -221,4 +221,37 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// A record that hangs the node keeps its transaction open through every
+// batch timeout, longer than transaction.timeout: the broker aborts the
+// transaction. The crashes blamed on the record survive the abort, so it
+// still reaches the DLQ after its retries instead of hanging every later
+// transaction; everything else comes out once.
+func TestExactlyOnceHangingRecordOutlivesTheTransaction(t *testing.T) {
+	h := newHarness(t, 2)
+	recs := uniqueRecords(h.in, 400)
+	recs[100].Value = []byte("hang")
+	recs[300].Value = []byte("hang")
+	h.produce(recs...)
+	r := h.start(h.stageConfig(exactlyOnce, func(st *config.Stage) {
+		st.Timeouts.Batch = 700 * time.Millisecond
+		st.Retries = 3
+		st.Transaction.Timeout = 1500 * time.Millisecond
+		st.Batch.MaxRecords = 20
+	}))
+	seen := h.readCommitted(h.out, len(recs)-2, 120*time.Second)
+	if len(seen) != len(recs)-2 || duplicates(seen) != 0 || seen["hang"] != 0 {
+		t.Fatalf("read_committed output: %d distinct of %d, %d duplicates, hang %d times", len(seen), len(recs)-2, duplicates(seen), seen["hang"])
+	}
+	dlq := h.readCommitted(h.dlq, 1, 30*time.Second)
+	if dlq["hang"] != 2 || len(dlq) != 1 {
+		t.Fatalf("read_committed DLQ: %v; want the two hanging records, once each", dlq)
+	}
+	select {
+	case err := <-r.done:
+		t.Fatalf("the stage stopped: %v", err)
+	default:
+	}
+	t.Logf("stats: %+v", r.s.Stats())
 }

@@ -390,6 +390,9 @@ func (s *Stage) dispatch(fetches kgo.Fetches) int {
 			return
 		}
 		c := s.tracker.add(fp.Records)
+		if s.txn != nil {
+			s.txn.blame.recall(c.recs)
+		}
 		recs := make([]*inflight, len(c.recs))
 		for i := range c.recs {
 			recs[i] = &c.recs[i]

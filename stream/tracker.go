@@ -20,6 +20,9 @@ type inflight struct {
 	// in; only the owning worker touches it.
 	crashes   int
 	lastCrash string
+	// blameKind is the kind of the crashes an exactly-once stage
+	// remembered for this record from an aborted transaction (eos_blame.go).
+	blameKind string
 	// fail is the record's retry state (retry.go); nil until it fails.
 	fail *failure
 }

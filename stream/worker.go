@@ -88,7 +88,7 @@ const batchOverhead = 4 + 1 + 8 + 4
 // crashing the node.
 func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
 	limit := min(maxBytes, w.s.cfg.MaxFrame) - batchOverhead
-	var tooLarge []*inflight
+	var tooLarge, spent []*inflight
 	w.mu.Lock()
 	var out []*inflight
 	var bytes int64
@@ -100,6 +100,12 @@ func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
 			continue
 		}
 		if w.parked(in) {
+			continue
+		}
+		if in.crashes >= w.s.cfg.Retries {
+			// Blamed for crashes before an aborted transaction
+			// (exactly-once, eos_blame.go): its budget is spent.
+			spent = append(spent, in)
 			continue
 		}
 		sz := int64(in.frameSize())
@@ -116,6 +122,10 @@ func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
 	clear(w.queue[:i])
 	w.queue = w.queue[i:]
 	w.mu.Unlock()
+	for _, in := range spent {
+		w.s.deadLetter(in, fmt.Sprintf("node failed %d times while processing this record (before its transaction was aborted); last: %s",
+			in.crashes, in.lastCrash), in.blameKind, in.crashes)
+	}
 	for _, in := range tooLarge {
 		w.s.deadLetter(in, fmt.Sprintf("record takes %d bytes in a batch frame, over the node frame limit (max_frame %d)",
 			in.frameSize(), w.s.cfg.MaxFrame), KindTooLarge, 0)
@@ -433,6 +443,9 @@ func (w *worker) crash(reason error, kind string) {
 		in.crashes++
 		in.lastCrash = reason.Error()
 		in.failed(time.Now())
+		if w.s.txn != nil {
+			w.s.txn.blame.remember(in, kind)
+		}
 		if in.crashes >= w.s.cfg.Retries {
 			msg := fmt.Sprintf("node failed %d times while processing this record; last: %s", in.crashes, reason)
 			w.s.deadLetter(in, msg, kind, in.crashes)
