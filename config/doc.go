@@ -342,7 +342,11 @@
 // If a stage dies mid-transaction, read_committed readers of its outputs
 // wait until the broker aborts it after this long (or until an instance
 // with the same --instance-id starts). At most 15m, longer than the
-// interval. Default 1m.
+// interval. A transaction waits for its slowest record, so a record that
+// keeps hanging the node (timeouts.batch, retries) can outlast it: the
+// broker then aborts the transaction and the stage starts over from the
+// last commit, counting that record's crashes across the abort so it still
+// reaches the DLQ after its retries. Default 1m.
 //
 // assignor: how the consumer group spreads partitions over the stage's
 // instances. cooperative-sticky (the default) moves only the partitions
