@@ -56,7 +56,7 @@ func (s *Stage) deliver(in *inflight, r *protocol.Result) {
 	// +1 holds the record open until every output has been handed over.
 	in.pending.Store(int32(len(r.Outputs)) + 1)
 	for i := range r.Outputs {
-		s.produce(in, s.outputRecord(in.rec, topics[i], &r.Outputs[i], i, tc))
+		s.produce(in, s.outputRecord(in.rec, topics[i], &r.Outputs[i], i, tc), false)
 		s.metrics.addProduced(outputName(&r.Outputs[i]), 1)
 	}
 	s.stats.produced.Add(int64(len(r.Outputs)))
@@ -141,29 +141,18 @@ func (s *Stage) deadLetter(in *inflight, reason, kind string, attempts int) {
 	rec := &kgo.Record{Topic: s.cfg.DLQ, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp,
 		Headers: s.lineage.dlqHeaders(r, reason, kind, attempts, in.firstFailure(now), now)}
 	in.pending.Store(2)
-	s.produceDLQ(in, rec)
+	s.produce(in, rec, true)
 	s.stats.dlq.Add(1)
 	s.metrics.addDLQ(kind)
 	s.outputAcked(in)
 }
 
-// produce writes an output record asynchronously; its acknowledgement
-// counts towards in being done.
-func (s *Stage) produce(in *inflight, rec *kgo.Record) {
+// produce writes an output record (or, with dlq, a DLQ record)
+// asynchronously; its acknowledgement counts towards in being done.
+func (s *Stage) produce(in *inflight, rec *kgo.Record, dlq bool) {
 	s.cl.Produce(s.hardCtx, rec, func(r *kgo.Record, err error) {
 		if err != nil {
-			s.produceFailed(in, r, err, false)
-			return
-		}
-		s.outputAcked(in)
-	})
-}
-
-// produceDLQ writes a DLQ record asynchronously, like produce.
-func (s *Stage) produceDLQ(in *inflight, rec *kgo.Record) {
-	s.cl.Produce(s.hardCtx, rec, func(r *kgo.Record, err error) {
-		if err != nil {
-			s.produceFailed(in, r, err, true)
+			s.produceFailed(in, r, err, dlq)
 			return
 		}
 		s.outputAcked(in)
@@ -177,7 +166,7 @@ func (s *Stage) produceDLQ(in *inflight, rec *kgo.Record) {
 // dlq_policy.on_write_failure (see dlqWriteFailed).
 func (s *Stage) produceFailed(in *inflight, rec *kgo.Record, err error, dlq bool) {
 	// Exactly-once: the transaction aborts instead (eos.go).
-	if s.cfg.Delivery == config.DeliveryExactlyOnce && s.txn != nil {
+	if s.txn != nil {
 		s.txnProduceFailed(in, rec, err, dlq)
 		return
 	}
@@ -210,7 +199,7 @@ func (s *Stage) dlqWriteFailed(in *inflight, rec *kgo.Record, err error) {
 			zap.Int("attempt", f.dlqWrites), zap.Duration("backoff", delay), zap.String("topic", r.Topic),
 			zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset))
 		again := &kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Timestamp: rec.Timestamp}
-		time.AfterFunc(delay, func() { s.produceDLQ(in, again) })
+		time.AfterFunc(delay, func() { s.produce(in, again, true) })
 	case config.DLQWriteDrop:
 		s.stats.dlqWriteFailures.Add(1)
 		s.metrics.addDLQWriteFailure()

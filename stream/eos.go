@@ -200,16 +200,14 @@ func (s *Stage) endTxn(start time.Time, polled int) bool {
 	// A write that failed for good stops the stage whatever the end's
 	// outcome; taken now so that it never leaks into a later transaction.
 	if perr := s.txn.produceErr.Swap(nil); perr != nil {
-		s.metrics.addTxn(TxnAborted, time.Since(start))
-		s.stats.txnAborted.Add(1)
+		s.countTxn(TxnAborted, time.Since(start))
 		s.fail(*perr)
 		return false
 	}
 	took := time.Since(start)
 	switch {
 	case err != nil:
-		s.metrics.addTxn(TxnFailed, took)
-		s.stats.txnAborted.Add(1)
+		s.countTxn(TxnFailed, took)
 		if s.hardCtx.Err() != nil {
 			return false
 		}
@@ -220,21 +218,30 @@ func (s *Stage) endTxn(start time.Time, polled int) bool {
 			zap.Error(err), zap.Int("records", polled))
 		return s.renewSession()
 	case committed:
-		s.metrics.addTxn(TxnCommitted, took)
-		s.stats.txnCommitted.Add(1)
-		s.stats.commits.Add(1)
+		s.countTxn(TxnCommitted, took)
 		s.metrics.committed(offsets)
 		s.txn.blame.forget(offsets)
 		s.log.Debug("transaction committed", zap.Int("records", polled), zap.Duration("took", took))
 	default:
-		s.metrics.addTxn(TxnAborted, took)
-		s.stats.txnAborted.Add(1)
+		s.countTxn(TxnAborted, took)
 		if why == "" {
 			why = "the group rebalanced before the commit"
 		}
 		s.log.Info("transaction aborted; its records will be processed again", zap.String("why", why), zap.Int("records", polled))
 	}
 	return s.hardCtx.Err() == nil
+}
+
+// countTxn counts an ended transaction in Stats and the metrics (a
+// commit is also the stage's offset commit).
+func (s *Stage) countTxn(outcome string, took time.Duration) {
+	s.metrics.addTxn(outcome, took)
+	if outcome == TxnCommitted {
+		s.stats.txnCommitted.Add(1)
+		s.stats.commits.Add(1)
+	} else {
+		s.stats.txnAborted.Add(1)
+	}
 }
 
 // renewSession replaces the transact session after End failed.
@@ -274,14 +281,21 @@ func (s *Stage) onRevokedTxn(_ context.Context, _ *kgo.Client, revoked map[strin
 		return // a cooperative rebalance that took nothing from us
 	}
 	if n, _ := s.tracker.inFlight(); n > 0 {
-		s.txn.doom("partitions were revoked")
-		for _, p := range s.tracker.all() {
-			p.abandoned.Store(true)
-		}
-		s.tracker.wake()
+		s.doomTxn("partitions were revoked")
 	}
 	s.metrics.forget(s.tracker.take(revoked))
 	s.log.Info("partitions revoked", zap.Any("partitions", revoked))
+}
+
+// doomTxn makes the open transaction abort and abandons all its in-flight
+// work at once: the abort rewinds every partition, so finishing it would
+// be wasted.
+func (s *Stage) doomTxn(why string) {
+	s.txn.doom(why)
+	for _, p := range s.tracker.all() {
+		p.abandoned.Store(true)
+	}
+	s.tracker.wake()
 }
 
 // transactionLost reports a produce error that means the transaction is
@@ -314,10 +328,7 @@ func (s *Stage) txnProduceFailed(in *inflight, rec *kgo.Record, err error, dlq b
 	case !dlq || s.cfg.DLQPolicy.OnWriteFailure == config.DLQWriteStop:
 		s.txn.produceErr.CompareAndSwap(nil, &failure)
 	}
-	s.txn.doom(failure.Error())
-	for _, p := range s.tracker.all() {
-		p.abandoned.Store(true)
-	}
+	s.doomTxn(failure.Error())
 	s.log.Warn("a write failed; aborting the transaction", zap.Error(failure))
 	s.outputAcked(in)
 }

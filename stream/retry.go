@@ -11,8 +11,7 @@ import (
 
 // backoffDelay is the delay before retry number n (n >= 1): exponential from
 // initial, doubling up to max, with ±20% jitter so that many records or
-// workers do not retry in lockstep. Stage.backoff (node restarts) follows
-// the same rule.
+// workers do not retry in lockstep. Node restarts (Stage.backoff) use it too.
 func backoffDelay(initial, max time.Duration, n int) time.Duration {
 	d := initial
 	for i := 1; i < n && d < max; i++ {

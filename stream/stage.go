@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -444,11 +443,5 @@ func (s *Stage) err() error {
 // Backoff.Initial, capped at Backoff.Max, with ±20% jitter so that many
 // workers do not restart in lockstep.
 func (s *Stage) backoff(n int) time.Duration {
-	d := s.cfg.Backoff.Initial
-	for i := 1; i < n && d < s.cfg.Backoff.Max; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.Backoff.Max)
-	jitter := 0.8 + 0.4*rand.Float64()
-	return time.Duration(float64(d) * jitter)
+	return backoffDelay(s.cfg.Backoff.Initial, s.cfg.Backoff.Max, n)
 }
