@@ -17,6 +17,20 @@ type Pipeline struct {
 	// use without declaring them (see doc.go).
 	Topics []Topic
 	Stages []Stage // file order
+	// SchemaRegistry is the Confluent-compatible Schema Registry that
+	// topics with "wire: confluent" use; nil: none configured.
+	SchemaRegistry *SchemaRegistry
+}
+
+// SchemaRegistry is how to reach a Confluent-compatible Schema Registry
+// (Confluent, Karapace, Apicurio's ccompat API, Redpanda...).
+type SchemaRegistry struct {
+	URLs     []string // one or more base URLs, e.g. http://127.0.0.1:8081
+	Username string   // HTTP basic auth; "" for none
+	// Password prints as [redacted]; from ${ENV} or PasswordFile.
+	Password     Secret
+	PasswordFile string
+	Line         int // line of the schema_registry key
 }
 
 // Kafka holds the cluster settings of the file. Brokers here are only the
@@ -70,7 +84,53 @@ type Topic struct {
 	Replication int16 // -1 means the broker's default
 	Configs     map[string]string
 	Line        int // line of the topic's key; 0 for an implicit DLQ topic
+	// Format is how the topic's values are encoded: one of the Format*
+	// constants (default FormatRaw).
+	Format string
+	// Schemas are an Avro topic's schema versions, oldest first: outputs
+	// are written with the last one; records written with any of them are
+	// read, resolved to the last one (Avro schema resolution). Paths are
+	// resolved against the pipeline file's directory by Load.
+	Schemas []SchemaFile
+	// Compatibility is the rule each schema version must keep with the
+	// versions before it: one of the Compat* constants (default
+	// CompatBackward). Checked by the codecs (sluice validate, run, up).
+	Compatibility string
+	// Wire is the Avro wire form: WireSingleObject (default: registry-free,
+	// the schema files are the source of truth) or WireConfluent (magic
+	// byte + schema id, schemas registered in the SchemaRegistry).
+	Wire string
+	// Subject is the registry subject of a WireConfluent topic; "" means
+	// "<topic>-value" (the TopicNameStrategy).
+	Subject string
 }
+
+// SchemaFile is one schema version of a topic.
+type SchemaFile struct {
+	Path string // as resolved by Load (absolute, or relative to the working directory)
+	Line int    // line of the entry in the pipeline file
+}
+
+// Topic value formats.
+const (
+	FormatRaw  = "raw"  // bytes as they are: no decoding, no checks
+	FormatJSON = "json" // one JSON value per record, checked well-formed
+	FormatAvro = "avro" // Avro binary with a schema (Schemas)
+)
+
+// Schema compatibility rules between a topic's schema versions.
+const (
+	CompatBackward = "backward" // a new version reads what the previous ones wrote
+	CompatForward  = "forward"  // the previous versions read what a new one writes
+	CompatFull     = "full"     // both
+	CompatNone     = "none"     // not checked
+)
+
+// Avro wire forms.
+const (
+	WireSingleObject = "single-object" // C3 01 + 8-byte schema fingerprint (Avro spec)
+	WireConfluent    = "confluent"     // 00 + 4-byte registry schema id
+)
 
 // Stage is one consumer group running one node program.
 type Stage struct {
@@ -163,7 +223,18 @@ type Node struct {
 	Env      map[string]string
 	Dir      string
 	Settings map[string]string
+	// Values is what the node sees of typed (json/avro) topics:
+	// NodeValuesDecoded (default: JSON, whatever the topic's format) or
+	// NodeValuesRaw (the bytes as stored; the node's outputs must then be
+	// in the output topic's wire form, and are still checked).
+	Values string
 }
+
+// What a node sees of record values (Node.Values).
+const (
+	NodeValuesDecoded = "decoded"
+	NodeValuesRaw     = "raw"
+)
 
 // Batch bounds one batch sent to a node.
 type Batch struct {
