@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/stream/codec"
 )
 
 // Options configure a Stage.
@@ -55,6 +56,11 @@ type Options struct {
 	// transaction.timeout. Two live instances must never share one. Empty:
 	// a random id per start.
 	InstanceID string
+	// Codecs decode the input topic's values for the node and encode its
+	// outputs with each output topic's codec (codec.Load builds them from
+	// the pipeline file; Prepare them first for Confluent-wire topics).
+	// Nil: every topic is raw.
+	Codecs *codec.Set
 }
 
 // Stage runs one stage: the unit of deployment. Create it with New and call
