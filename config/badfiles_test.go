@@ -9,7 +9,8 @@ import (
 )
 
 // badDir holds whole bad pipeline files, each next to a .want file with
-// the exact text a user sees for it ("{f}" stands for the file's path).
+// the exact text a user sees for it ("{f}" stands for the file's path,
+// "{d}" for its directory: paths in a file are relative to it).
 // cmd/sluice checks that `sluice validate` prints the same.
 var badDir = filepath.Join("..", "testdata", "config", "bad")
 
@@ -40,7 +41,7 @@ func TestBadFiles(t *testing.T) {
 				t.Fatal("loaded without error")
 			}
 			if *updateWant {
-				text := strings.ReplaceAll(err.Error(), file, "{f}") + "\n"
+				text := strings.ReplaceAll(strings.ReplaceAll(err.Error(), file, "{f}"), filepath.Dir(file)+"/", "{d}/") + "\n"
 				if err := os.WriteFile(wantFile, []byte(text), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -49,9 +50,15 @@ func TestBadFiles(t *testing.T) {
 			if rerr != nil {
 				t.Fatalf("%v (run go test ./config -run TestBadFiles -update-want to write it)", rerr)
 			}
-			assertErr(t, err, strings.ReplaceAll(strings.TrimSuffix(string(want), "\n"), "{f}", file))
+			assertErr(t, err, wantText(string(want), file))
 		})
 	}
+}
+
+// wantText renders a .want file for the bad file at path.
+func wantText(want, path string) string {
+	want = strings.ReplaceAll(strings.TrimSuffix(want, "\n"), "{f}", path)
+	return strings.ReplaceAll(want, "{d}", filepath.Dir(path))
 }
 
 // TestOversizedFiles: a file over the cap is refused with its size, read

@@ -29,6 +29,14 @@ type decoder struct {
 	// truncated is set once a problem was dropped or a check skipped
 	// because maxProblems were already found.
 	truncated bool
+	// given holds the paths of the fields written with a value ("key:"
+	// alone is absent), for checks that depend on whether a default was
+	// left to apply.
+	given map[string]bool
+	// schemaWritten maps a resolved schema file path to the path as the
+	// file wrote it; schemaLists holds the schema fields written as lists.
+	schemaWritten map[string]string
+	schemaLists   map[string]bool
 }
 
 // maxProblems bounds the problems reported for one file. A hundred
@@ -38,7 +46,8 @@ type decoder struct {
 const maxProblems = 100
 
 func newDecoder(file string) *decoder {
-	return &decoder{file: file, lines: map[string]int{}, typos: map[string]bool{}}
+	return &decoder{file: file, lines: map[string]int{}, typos: map[string]bool{}, given: map[string]bool{},
+		schemaWritten: map[string]string{}, schemaLists: map[string]bool{}}
 }
 
 func (d *decoder) problem(line int, path, format string, args ...any) {
@@ -117,6 +126,7 @@ func (d *decoder) fields(n *yaml.Node, path string, set map[string]func(field)) 
 		case !ok:
 			d.unknownField(f, known)
 		case !isNull(f.val):
+			d.given[f.path] = true
 			fn(f)
 		}
 	}

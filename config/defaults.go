@@ -34,6 +34,10 @@ const (
 	defaultTxnInterval      = 250 * time.Millisecond
 	defaultTxnTimeout       = time.Minute
 	defaultAssignor         = AssignorCooperativeSticky
+	defaultFormat           = FormatRaw
+	defaultCompatibility    = CompatBackward
+	defaultWire             = WireSingleObject
+	defaultNodeValues       = NodeValuesDecoded
 )
 
 // DefaultStage returns a stage with every default filled in. Input, Outputs
@@ -99,6 +103,42 @@ func (s *Stage) applyNameDefaults(pipeline string) {
 	}
 	if s.Assignor == "" {
 		s.Assignor = defaultAssignor
+	}
+	if s.Node.Values == "" {
+		s.Node.Values = defaultNodeValues
+	}
+}
+
+// ApplyDefaults fills a topic's zero fields with their defaults: 1
+// partition, the broker's replication, no configs, format raw, and for
+// Avro compatibility backward and the single-object wire form. It is
+// meant for topics built in Go; Parse fills only the fields absent from
+// the file (an explicit "partitions: 0" is a mistake), and declares the
+// implicit DLQ topics raw: they hold records as they arrived.
+func (t *Topic) ApplyDefaults() {
+	if t.Partitions == 0 {
+		t.Partitions = defaultPartitions
+	}
+	if t.Replication == 0 {
+		t.Replication = defaultReplication
+	}
+	if t.Configs == nil {
+		t.Configs = map[string]string{}
+	}
+	t.applyFormatDefaults()
+}
+
+// applyFormatDefaults fills the empty format fields; "format:" or
+// `format: ""` in a file means the default, as for the stages' strings.
+func (t *Topic) applyFormatDefaults() {
+	if t.Format == "" {
+		t.Format = defaultFormat
+	}
+	if t.Compatibility == "" {
+		t.Compatibility = defaultCompatibility
+	}
+	if t.Wire == "" {
+		t.Wire = defaultWire
 	}
 }
 

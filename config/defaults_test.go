@@ -25,6 +25,7 @@ func wantDefaults(pipeline, name string) Stage {
 		DLQPolicy:        DLQPolicy{OnWriteFailure: DLQWriteStop, MaxRecords: 100000, Per: time.Minute},
 		Transaction:      Transaction{MaxRecords: 50000, Interval: 250 * time.Millisecond, Timeout: time.Minute},
 		Assignor:         AssignorCooperativeSticky,
+		Node:             Node{Values: NodeValuesDecoded},
 	}
 }
 
@@ -58,8 +59,8 @@ func TestParseDefaults(t *testing.T) {
 		t.Errorf("stage:\n got %+v\nwant %+v", p.Stages[0], want)
 	}
 	wantTopics := []Topic{
-		{Name: "in", Partitions: 1, Replication: -1, Configs: map[string]string{}, Line: 3},
-		{Name: "filter.dlq", Partitions: 1, Replication: -1, Configs: map[string]string{}},
+		{Name: "in", Partitions: 1, Replication: -1, Configs: map[string]string{}, Line: 3, Format: FormatRaw, Compatibility: CompatBackward, Wire: WireSingleObject},
+		{Name: "filter.dlq", Partitions: 1, Replication: -1, Configs: map[string]string{}, Format: FormatRaw, Compatibility: CompatBackward, Wire: WireSingleObject},
 	}
 	if !reflect.DeepEqual(p.Topics, wantTopics) {
 		t.Errorf("topics:\n got %+v\nwant %+v", p.Topics, wantTopics)
@@ -109,7 +110,7 @@ stages:
 		Outputs: map[string]string{"default": "b", "audit": "b"},
 		DLQ:     "errs",
 		Node: Node{Command: "bin/n", Args: []string{"-v", "--mode=fast"}, Env: map[string]string{"LEVEL": "debug", "N": "3"},
-			Dir: "/srv", Settings: map[string]string{"threshold": "0.5"}},
+			Dir: "/srv", Settings: map[string]string{"threshold": "0.5"}, Values: NodeValuesDecoded},
 		Workers:          4,
 		Batch:            Batch{MaxRecords: 100, MaxBytes: 512 << 10},
 		Window:           Window{Records: 1000, Bytes: 8e6, Batches: 2},
@@ -132,7 +133,8 @@ stages:
 	if !reflect.DeepEqual(p.Kafka, Kafka{Brokers: []string{"k1:9092", "k2:9093"}, ClientID: "me"}) {
 		t.Errorf("kafka: %+v", p.Kafka)
 	}
-	wantA := Topic{Name: "a", Partitions: 6, Replication: 3, Configs: map[string]string{"retention.ms": "604800000", "cleanup.policy": "compact"}, Line: 6}
+	wantA := Topic{Name: "a", Partitions: 6, Replication: 3, Configs: map[string]string{"retention.ms": "604800000", "cleanup.policy": "compact"}, Line: 6,
+		Format: FormatRaw, Compatibility: CompatBackward, Wire: WireSingleObject}
 	if a, _ := p.Topic("a"); !reflect.DeepEqual(*a, wantA) {
 		t.Errorf("topic a: %+v", *a)
 	}

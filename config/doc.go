@@ -34,6 +34,7 @@
 //	    partitions: 3
 //	    replication: -1
 //	    configs: {retention.ms: "604800000"}
+//	    format: raw                     # raw, json or avro; see "Typed topics"
 //	  events.clean: {partitions: 3}
 //	stages:
 //	  filter:
@@ -48,6 +49,7 @@
 //	      env: {}
 //	      dir: ""
 //	      settings: {}
+//	      values: decoded               # or raw; see "Typed topics"
 //	    workers: 1
 //	    batch:
 //	      max_records: 500
@@ -203,6 +205,9 @@
 // as retention.ms or cleanup.policy. Values may be written as numbers; they
 // are kept as strings. Default none.
 //
+// format, schema, compatibility, wire, subject: what the topic's values
+// are; see "Typed topics". Default format raw.
+//
 // # Stages
 //
 // stages is a mapping from stage name to its settings, in the order the
@@ -238,6 +243,10 @@
 //
 // node.settings: a string mapping handed to the node in the protocol
 // handshake, for configuration the node interprets itself. Default none.
+//
+// node.values: what the node sees of the values of typed (json, avro)
+// topics: decoded (JSON) or raw (the bytes as stored); see "Typed
+// topics". Default decoded.
 //
 // workers: how many copies of the node run side by side, each processing
 // its own batches. 1 to 256. Default 1.
@@ -354,6 +363,105 @@
 // sticky, range and round-robin are eager: every instance gives up all
 // its partitions on each rebalance. All instances of a stage must use the
 // same assignor.
+//
+// # Typed topics
+//
+// A topic's format says what its values are, so that every stage checks
+// them on the way in and out (a quality gate), and so that the same nodes
+// work whatever the encoding: nodes see JSON.
+//
+//	schema_registry:                  # only for wire: confluent topics
+//	  url: http://127.0.0.1:8081
+//	topics:
+//	  events.raw: {}                    # format: raw
+//	  archives: {format: json}
+//	  events.parsed:
+//	    format: avro
+//	    schema:                         # the versions, oldest first
+//	      - schemas/sensor_event.avsc
+//	      - schemas/sensor_event.v2.avsc
+//	    compatibility: backward
+//	    wire: single-object
+//	  events.scored:
+//	    format: avro
+//	    schema: schemas/scored_event.avsc
+//	    wire: confluent
+//	    subject: ""                     # "" = events.scored-value
+//
+// format: raw, json or avro. Default raw.
+//
+//   - raw: bytes as they are; nothing is checked.
+//   - json: each value is one JSON document. A stage refuses an input that
+//     is not valid JSON (the record goes to its DLQ) and never writes an
+//     output that is not.
+//   - avro: Avro binary, written with the topic's schema. A stage decodes
+//     each input to JSON for its node and encodes each output of the node
+//     with the output topic's schema. A record that does not fit (a wrong
+//     type, a field the schema lacks, a required field missing) goes to
+//     the stage's DLQ with the field and the reason in its sluice.error
+//     header; nothing that breaks a topic's schema is ever written to it.
+//
+// schema (required with format avro, refused otherwise): the topic's Avro
+// schema, a .avsc file, or a list of them: the versions of the schema,
+// oldest first. Outputs are written with the last version; records
+// written with any listed version are read, resolved to the last version
+// by Avro's schema resolution rules (a field added with a default gets
+// it, for example). Paths are relative to the pipeline file's directory;
+// a missing file is an error in the file.
+//
+// compatibility (avro only): the rule each version must keep with every
+// version listed before it. backward: a new version reads what the older
+// ones wrote (consumers upgrade first); forward: the older versions read
+// what a new one writes (producers upgrade first); full: both; none: not
+// checked. sluice validate, run and up refuse a list that breaks it and
+// say why ("field `unit` added without a default"). Default backward.
+//
+// wire (avro only): how a value is laid out in Kafka. single-object is
+// the Avro specification's single-object encoding: the bytes C3 01, the
+// writer schema's 8-byte CRC-64-AVRO fingerprint, then the Avro binary.
+// It needs no registry: the .avsc files are the source of truth, and a
+// reader finds the version by its fingerprint. confluent is the
+// Confluent Schema Registry format: a zero byte and the registry's 4-byte
+// schema id, then the Avro binary; it needs schema_registry, with which
+// the schema versions are registered (the registry applies its own
+// compatibility rule too) and which readers ask for ids they do not
+// know. Default single-object.
+//
+// subject (wire confluent only): the registry subject of the topic's
+// schemas. Default "<topic>-value" (Confluent's TopicNameStrategy).
+//
+// schema_registry.url (required with schema_registry): the base URL of a
+// Confluent-compatible registry (Confluent, Karapace, Redpanda, Apicurio's
+// ccompat API), http:// or https://, with a path when the registry is
+// served under one: http://127.0.0.1:8081,
+// https://registry.example.com/apis/ccompat/v7. A list, or one
+// comma-separated string, names several servers of one registry.
+//
+// schema_registry.username, schema_registry.password,
+// schema_registry.password_file: HTTP basic authentication, both or
+// neither. The password is handled like kafka.sasl.password: ${VAR} or
+// password_file (relative to the pipeline file's directory), never
+// printed, and nodes do not inherit the variables it came from. Default:
+// no authentication.
+//
+// Dead-letter topics are raw: a DLQ keeps each record as it arrived,
+// which need not be valid in any format (a value that failed to decode,
+// a line a node refused). The implicit <stage>.dlq topics are raw, and
+// declaring a stage's DLQ with format json or avro is an error.
+//
+// node.values: raw hands the node the values as they are stored (for a
+// node that reads Avro itself, or passes values through untouched). That
+// is allowed with any format: the node's outputs must then already be in
+// each output topic's wire form (for avro: its wire form, written with
+// one of its schema versions), and they are still checked before they
+// are written; what does not fit goes to the DLQ. Default decoded.
+//
+// What a node sees of an Avro value: a record is a JSON object (fields in
+// the schema's order); a union of null and one type is null or the plain
+// value; other unions are {"<type name>": value}, as in Avro's JSON
+// encoding; bytes and fixed are strings of \u00XX code points; an enum
+// is a string; long and int are integers; logical types keep their
+// underlying type (a timestamp-millis is a number of milliseconds).
 //
 // # Values
 //

@@ -42,6 +42,9 @@ var fuzzSeeds = []string{
 	"pipeline: p\ntopics: {in: {partitions: 99999999999999999999999, replication: -32769}}\nstages:\n  s: {input: in, node: {command: x}, max_frame: 9999999999999GiB, workers: -0x10}\n",
 	"pipeline: p\ntopics: {in: {}}\nstages:\n  s: {input: in, node: {command: x}, group: \"${}\", dlq: \"${A:-}\", commit_interval: \"${X\"}\n",
 	"pipeline: p\nstages:\n  ? [complex, key]\n  : {}\n  !!binary aGk=: {}\n",
+	// typed topics: a schema list, a registry, raw node values
+	"pipeline: p\nschema_registry: {url: [\"http://sr:8081\"], username: u, password: p}\ntopics:\n  in: {format: avro, schema: [../testdata/schemas/sensor_event.avsc], wire: confluent, subject: s}\n  out: {format: json}\nstages:\n  s: {input: in, outputs: {default: out}, node: {command: x, values: raw}}\n",
+	"pipeline: p\ntopics:\n  in: {format: arvo, schema: {a: b}, compatibility: [x], wire: confluent}\nstages:\n  s: {input: in, node: {command: x, values: rwa}}\nschema_registry: {url: \"http://u:p@h:0/?q\"}\n",
 }
 
 // sharedDefaults merges one anchor into two stages, as users do.
@@ -179,6 +182,18 @@ func checkPipeline(t *testing.T, p *Pipeline) {
 		if tp.Partitions < 1 || tp.Replication == 0 || tp.Replication < -1 || tp.Configs == nil {
 			t.Errorf("topic %+v", tp)
 		}
+		switch {
+		case !slices.Contains([]string{FormatRaw, FormatJSON, FormatAvro}, tp.Format),
+			!slices.Contains([]string{CompatBackward, CompatForward, CompatFull, CompatNone}, tp.Compatibility),
+			!slices.Contains([]string{WireSingleObject, WireConfluent}, tp.Wire):
+			t.Errorf("topic %q: format %q, compatibility %q, wire %q", tp.Name, tp.Format, tp.Compatibility, tp.Wire)
+		case (tp.Format == FormatAvro) != (len(tp.Schemas) > 0):
+			t.Errorf("topic %q: format %q with %d schemas", tp.Name, tp.Format, len(tp.Schemas))
+		case tp.Wire == WireConfluent && tp.Format == FormatAvro && (p.SchemaRegistry == nil || len(p.SchemaRegistry.URLs) == 0):
+			t.Errorf("topic %q: wire confluent without a registry", tp.Name)
+		case tp.Line == 0 && tp.Format != FormatRaw:
+			t.Errorf("implicit topic %q is %s, not raw", tp.Name, tp.Format)
+		}
 	}
 	if len(p.Stages) == 0 {
 		t.Error("a pipeline without stages")
@@ -202,7 +217,8 @@ func checkPipeline(t *testing.T, p *Pipeline) {
 			}
 		}
 		switch {
-		case s.Name == "" || s.Input == "" || s.Node.Command == "" || s.DLQ == s.Input:
+		case s.Name == "" || s.Input == "" || s.Node.Command == "" || s.DLQ == s.Input ||
+			!slices.Contains([]string{NodeValuesDecoded, NodeValuesRaw}, s.Node.Values):
 			t.Errorf("stage %+v", s)
 		case s.Workers < 1 || s.Workers > maxWorkers || s.Retries < 1 || s.MaxStartFailures < 1 || s.Retry.MaxAttempts < 1:
 			t.Errorf("stage %q: counts out of range: %+v", s.Name, s)

@@ -119,8 +119,13 @@ func complete(p *Pipeline) {
 		s.applyNameDefaults(p.Name)
 		if s.DLQ == defaultDLQ(s.Name) && !declared[s.DLQ] {
 			declared[s.DLQ] = true
-			p.Topics = append(p.Topics, Topic{Name: s.DLQ, Partitions: 1, Replication: defaultReplication, Configs: map[string]string{}})
+			p.Topics = append(p.Topics, Topic{Name: s.DLQ, Partitions: 1, Replication: defaultReplication, Configs: map[string]string{}, Format: FormatRaw})
 		}
+	}
+	for i := range p.Topics {
+		// The decoder started each topic from its numeric defaults, so an
+		// explicit "partitions: 0" stays for validation to report.
+		p.Topics[i].applyFormatDefaults()
 	}
 }
 

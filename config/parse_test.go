@@ -103,7 +103,7 @@ func TestProblemText(t *testing.T) {
 		{"txn interval", "    transaction: {interval: 2m, timeout: 1m}\n",
 			`p.yaml:10: stages.s.transaction.interval (2m) must be shorter than stages.s.transaction.timeout (1m): the broker would abort every transaction`},
 		{"assignor", "    assignor: roundrobin\n",
-			`p.yaml:10: stages.s.assignor: expected cooperative-sticky, sticky, range or round-robin, got "roundrobin"`},
+			`p.yaml:10: stages.s.assignor: expected cooperative-sticky, sticky, range or round-robin, got "roundrobin" (did you mean "round-robin"?)`},
 		{"unknown delivery", "    delivery: at-most-once\n",
 			`p.yaml:10: stages.s.delivery: expected at-least-once or exactly-once, got "at-most-once"`},
 		// topics

@@ -17,11 +17,13 @@ func (d *decoder) pipeline(root *yaml.Node, p *Pipeline) bool {
 		d.problem(root.Line, "", `expected a mapping with "pipeline:" and "stages:", got %s`, describe(root))
 		return false
 	}
+	var registryEnv []string
 	set := map[string]func(field){
-		"pipeline": func(f field) { d.str(f, &p.Name) },
-		"kafka":    func(f field) { d.kafka(f, &p.Kafka) },
-		"topics":   func(f field) { p.Topics = d.topics(f) },
-		"stages":   func(f field) { p.Stages = d.stages(f) },
+		"pipeline":        func(f field) { d.str(f, &p.Name) },
+		"kafka":           func(f field) { d.kafka(f, &p.Kafka) },
+		"schema_registry": func(f field) { p.SchemaRegistry, registryEnv = d.schemaRegistry(f) },
+		"topics":          func(f field) { p.Topics = d.topics(f) },
+		"stages":          func(f field) { p.Stages = d.stages(f) },
 	}
 	// Top-level keys starting with "x-" are skipped: they give YAML anchors
 	// shared by several stages a home ("x-defaults: &defaults").
@@ -33,6 +35,9 @@ func (d *decoder) pipeline(root *yaml.Node, p *Pipeline) bool {
 		}
 	}
 	d.fields(&own, "", set)
+	// The registry password's variables join the Kafka ones: the runtime
+	// keeps all of them out of nodes' environments (Kafka.SecretEnv).
+	p.Kafka.SecretEnv = mergeSorted(p.Kafka.SecretEnv, registryEnv)
 	return true
 }
 
@@ -82,6 +87,12 @@ func (d *decoder) topics(f field) []Topic {
 			"partitions":  func(f field) { integer(d, f, &t.Partitions) },
 			"replication": func(f field) { integer(d, f, &t.Replication) },
 			"configs":     func(f field) { t.Configs = d.strMap(f, "config") },
+			// Typed topics (see topics_format.go and doc.go, "Typed topics").
+			"format":        func(f field) { d.str(f, &t.Format) },
+			"schema":        func(f field) { t.Schemas = d.schemaFiles(f) },
+			"compatibility": func(f field) { d.str(f, &t.Compatibility) },
+			"wire":          func(f field) { d.str(f, &t.Wire) },
+			"subject":       func(f field) { d.str(f, &t.Subject) },
 		})
 		out = append(out, t)
 	}
@@ -154,6 +165,7 @@ func (d *decoder) node(f field, n *Node) {
 		"env":      func(f field) { n.Env = d.strMap(f, "variable") },
 		"dir":      func(f field) { d.str(f, &n.Dir) },
 		"settings": func(f field) { n.Settings = d.strMap(f, "setting") },
+		"values":   func(f field) { d.str(f, &n.Values) },
 	})
 }
 

@@ -43,9 +43,9 @@ type Kafka struct {
 	TLS *TLS
 	// SASL, when set, authenticates the client; nil: no authentication.
 	SASL *SASL
-	// SecretEnv names the environment variables a Kafka credential was
-	// read from (${VAR} in kafka.sasl.password), sorted, so the runtime
-	// can keep them out of nodes' environments.
+	// SecretEnv names the environment variables a credential was read
+	// from (${VAR} in kafka.sasl.password or schema_registry.password),
+	// sorted, so the runtime can keep them out of nodes' environments.
 	SecretEnv []string
 }
 

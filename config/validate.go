@@ -34,6 +34,7 @@ func validate(p *Pipeline, d *decoder) {
 		v.topic(&p.Topics[i])
 	}
 	v.stages()
+	v.dlqFormats()
 }
 
 // lineOf returns the line of the first of paths written in the file, or
@@ -87,6 +88,7 @@ func (v *validator) topic(t *Topic) {
 	if t.Replication == 0 || t.Replication < -1 {
 		v.at(base+".replication", t.Line, "must be -1 (the broker default) or at least 1, got %d", t.Replication)
 	}
+	v.topicFormat(t)
 }
 
 // topicNameProblem applies Kafka's own rules, so a bad name fails here

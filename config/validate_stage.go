@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -35,18 +36,26 @@ func (v *validator) stage(s *Stage) {
 		}
 	}
 	v.stageLimits(s, base)
+	v.stageFormats(s, base)
 	oneOf(v, at("delivery"), s.Line, s.Delivery, DeliveryAtLeastOnce, DeliveryExactlyOnce)
 	oneOf(v, at("dlq_policy.on_write_failure"), s.Line, s.DLQPolicy.OnWriteFailure, DLQWriteStop, DLQWriteRetry, DLQWriteDrop)
 	oneOf(v, at("assignor"), s.Line, s.Assignor, AssignorCooperativeSticky, AssignorSticky, AssignorRange, AssignorRoundRobin)
 }
 
-// oneOf reports a value that is not one of the allowed words.
-func oneOf(v *validator, path string, line int, got string, allowed ...string) {
+// oneOf reports a value that is not one of the allowed words, suggesting
+// the nearest one when it looks like a typo ("arvo"); it returns whether
+// the value was allowed.
+func oneOf(v *validator, path string, line int, got string, allowed ...string) bool {
 	if slices.Contains(allowed, got) {
-		return
+		return true
 	}
 	list := strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
-	v.at(path, line, "expected %s, got %q", list, got)
+	msg := fmt.Sprintf("expected %s, got %q", list, got)
+	if s, ok := closest(got, slices.Values(allowed)); ok {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	v.at(path, line, "%s", msg)
+	return false
 }
 
 // stageTopics checks input, outputs and dlq: declared, and not feeding the

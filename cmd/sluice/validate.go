@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sluicehq/sluice/config"
+	"github.com/sluicehq/sluice/stream/codec"
 )
 
 // validateBrokerTimeout is how long validate waits for a broker before it
@@ -35,6 +36,9 @@ func newValidateCmd() *cobra.Command {
 names, and that every topic a stage uses is declared. Then, without starting
 anything:
 
+  - that the schema files of avro topics parse, and that each topic's
+    schema versions keep its compatibility rule (backward by default),
+    saying which field breaks it and why; no schema registry is contacted;
   - that every stage's node.command can be started: a bare name (node,
     python3) must be found in $PATH; a path must exist, relative to node.dir
     when that is set, else to the current directory (sluice starts nodes
@@ -50,9 +54,13 @@ On success it prints a one-line summary and exits 0:
 
   pipeline.yaml: ok — pipeline sensors, 3 topics, 1 stage (filter)
 
-(followed by "; topics checked on BROKERS" when they were). Otherwise it
-prints every problem found, one per line as "file:line: field: message", and
-exits 2.`,
+(followed by "; topics checked on BROKERS" when they were), then a line
+for each typed (json or avro) topic:
+
+  events.parsed: avro, 2 schema versions (backward compatible), single-object
+
+Otherwise it prints every problem found, one per line as
+"file:line: field: message", and exits 2.`,
 		Example: `  sluice validate --config config/examples/filter.yaml
   sluice validate -c pipeline.yaml --offline          # in CI, without Kafka
   sluice validate -c pipeline.yaml --brokers kafka-1:9092 && sluice up -c pipeline.yaml --brokers kafka-1:9092`,
@@ -69,7 +77,11 @@ exits 2.`,
 				return err
 			}
 			lines := newYAMLLines(cfgPath)
-			probs := nodeProblems(p, lines)
+			probs, err := schemaProblems(p)
+			if err != nil {
+				return err
+			}
+			probs = append(probs, nodeProblems(p, lines)...)
 			checked := ""
 			if !offline {
 				brokers, _ := config.ResolveBrokers(brokersFlag, p)
@@ -97,7 +109,13 @@ exits 2.`,
 			if len(names) > 0 {
 				stages += " (" + strings.Join(names, ", ") + ")"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok — pipeline %s, %s, %s%s\n", cfgPath, p.Name, plural(len(p.Topics), "topic"), stages, checked)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%s: ok — pipeline %s, %s, %s%s\n", cfgPath, p.Name, plural(len(p.Topics), "topic"), stages, checked)
+			for _, t := range p.Topics {
+				if line := typedTopicSummary(t); line != "" {
+					fmt.Fprintf(out, "  %s: %s\n", t.Name, line)
+				}
+			}
 			return nil
 		},
 	}
@@ -105,6 +123,54 @@ exits 2.`,
 	addBrokersFlag(c, &brokersFlag)
 	c.Flags().BoolVar(&offline, "offline", false, "do not contact Kafka: skip the topic checks")
 	return c
+}
+
+// schemaProblems loads the topics' codecs: schema files that do not parse
+// and schema versions that break their topic's compatibility rule come
+// back from codec.Load as config.Problems, reported like the file's own.
+func schemaProblems(p *config.Pipeline) (config.Problems, error) {
+	_, err := codec.Load(p)
+	var probs config.Problems
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.As(err, &probs):
+		return probs, nil
+	}
+	return nil, err
+}
+
+// typedTopicSummary describes what validate checked of a typed topic's
+// values, e.g. "avro, 2 schema versions (backward compatible),
+// single-object"; "" for a raw topic.
+func typedTopicSummary(t config.Topic) string {
+	switch t.Format {
+	case config.FormatRaw:
+		return ""
+	case config.FormatAvro:
+	default:
+		return t.Format
+	}
+	s := "avro, " + plural(len(t.Schemas), "schema version")
+	if len(t.Schemas) > 1 {
+		switch t.Compatibility {
+		case config.CompatNone:
+			s += " (compatibility not checked)"
+		case config.CompatFull:
+			s += " (fully compatible)"
+		default:
+			s += " (" + t.Compatibility + " compatible)"
+		}
+	}
+	s += ", " + t.Wire
+	if t.Wire == config.WireConfluent {
+		subject := t.Subject
+		if subject == "" {
+			subject = t.Name + "-value"
+		}
+		s += ", subject " + subject
+	}
+	return s
 }
 
 // problemField appends key to the dotted field path parent as the config

@@ -12,7 +12,8 @@ import (
 )
 
 // badFilesDir holds whole bad pipeline files, each with a .want file of
-// the exact error text ("{f}" for the file's path); config's TestBadFiles
+// the exact error text ("{f}" for the file's path, "{d}" for its
+// directory); config's TestBadFiles
 // checks the same files against config.Load.
 var badFilesDir = filepath.Join("..", "..", "testdata", "config", "bad")
 
@@ -48,6 +49,7 @@ func TestValidateBadFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := strings.ReplaceAll(strings.TrimSuffix(string(data), "\n"), "{f}", file)
+			want = strings.ReplaceAll(want, "{d}", filepath.Dir(file)) // paths in the file are relative to it
 
 			// In process: the error is the config package's, as is.
 			_, _, err = sluice(t, "", "validate", "--config", file, "--offline")
