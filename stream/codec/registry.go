@@ -177,22 +177,35 @@ func (r *registry) fetchSchema(ctx context.Context, id int) (string, error) {
 	if err != nil {
 		var re *sr.ResponseError
 		if errors.As(err, &re) && re.StatusCode == http.StatusNotFound {
-			return "", fmt.Errorf("schema registry %s: no schema with id %d (%s)", r.where(re.URL), id, registryMessage(re))
+			return "", idErrorf("schema registry %s: no schema with id %d (%s)", r.where(re.URL), id, registryMessage(re))
 		}
 		return "", r.explain(ctx, err, fmt.Sprintf("looking up schema id %d", id))
 	}
 	// A Protobuf or JSON Schema id in an Avro topic is a producer's mistake
 	// worth naming, not a parse error of a schema in another language.
 	if s.Type != sr.TypeAvro {
-		return "", fmt.Errorf("schema registry %s: schema id %d is a %s schema, not Avro", r.where(""), id, s.Type)
+		return "", idErrorf("schema registry %s: schema id %d is a %s schema, not Avro", r.where(""), id, s.Type)
 	}
 	if len(s.References) > 0 {
-		return "", fmt.Errorf("schema registry %s: schema id %d refers to other schemas (references), which sluice does not resolve", r.where(""), id)
+		return "", idErrorf("schema registry %s: schema id %d refers to other schemas (references), which sluice does not resolve", r.where(""), id)
 	}
 	if s.Schema == "" {
-		return "", fmt.Errorf("schema registry %s: schema id %d: the answer has no schema", r.where(""), id)
+		return "", idErrorf("schema registry %s: schema id %d: the answer has no schema", r.where(""), id)
 	}
 	return s.Schema, nil
+}
+
+// schemaIDError is a schemaByID failure that is the registry's answer
+// about the id (it has no such schema, or none sluice can read) rather
+// than a failure to ask it (unreachable, refused credentials, 5xx): the
+// record that names the id is at fault, and asking again will not help.
+// Tell them apart with errors.As(err, new(*schemaIDError)).
+type schemaIDError struct{ msg string }
+
+func (e *schemaIDError) Error() string { return e.msg }
+
+func idErrorf(format string, args ...any) error {
+	return &schemaIDError{msg: fmt.Sprintf(format, args...)}
 }
 
 // explain turns an error of the sr client into one line naming the

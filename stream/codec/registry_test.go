@@ -288,6 +288,34 @@ func TestRegistryUnknownIDIsNotCached(t *testing.T) {
 	}
 }
 
+// isIDAnswer: the registry's answer about an id (the record is at fault),
+// not a failure to ask it.
+func isIDAnswer(err error) bool { return errors.As(err, new(*schemaIDError)) }
+
+func TestRegistryAnswersAboutAnIDAreTyped(t *testing.T) {
+	rp := newReplay(t, "unknown_id.json")
+	r := testRegistry(t, rp.URL, "", "")
+	for i := 0; i < 2; i++ {
+		if _, err := r.schemaByID(context.Background(), 7); !isIDAnswer(err) {
+			t.Fatalf("404 for id 7: %v is not a *schemaIDError", err)
+		}
+	}
+
+	rp = newReplay(t, "not_avro.json")
+	r = testRegistry(t, rp.URL, "", "")
+	_, err := r.schemaByID(context.Background(), 12)
+	want := fmt.Sprintf("schema registry %s: schema id 12 is a PROTOBUF schema, not Avro", rp.URL)
+	if err == nil || err.Error() != want || !isIDAnswer(err) {
+		t.Fatalf("got  %v\nwant %s (a *schemaIDError)", err, want)
+	}
+
+	// Failing to ask is not an answer about the id.
+	r = testRegistry(t, "http://127.0.0.1:1", "", "")
+	if _, err := r.schemaByID(context.Background(), 7); err == nil || isIDAnswer(err) {
+		t.Fatalf("unreachable registry: %v should not be a *schemaIDError", err)
+	}
+}
+
 func TestRegistryUnauthorized(t *testing.T) {
 	rp := newReplay(t, "unauthorized.json")
 	r := testRegistry(t, rp.URL, "sluice", "wrong")
