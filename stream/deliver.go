@@ -52,6 +52,12 @@ func (s *Stage) deliver(in *inflight, r *protocol.Result) {
 		}
 		topics = append(topics, t)
 	}
+	// Typed output topics: encode every output before producing any, so
+	// a record with one output that breaks its topic's schema goes to the
+	// DLQ whole.
+	if s.codecs.out != nil && !s.encodeOutputs(in, r, topics) {
+		return
+	}
 	tc := inputTrace(in.rec, s.opts.StartTraces)
 	// +1 holds the record open until every output has been handed over.
 	in.pending.Store(int32(len(r.Outputs)) + 1)

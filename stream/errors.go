@@ -14,6 +14,11 @@ var (
 	// ErrProduce: an output or DLQ record could not be written; the stage
 	// stops without committing the records concerned.
 	ErrProduce = errors.New("producing failed")
+	// ErrCodec: a topic's codec failed for a reason that is not the
+	// record's (a Schema Registry that cannot be reached, codecs not
+	// prepared); the stage stops without committing the record, rather
+	// than sending good records to the DLQ.
+	ErrCodec = errors.New("codec failed")
 	// ErrDLQRate: more records went to the DLQ within dlq_policy.per than
 	// dlq_policy.max_records allows; the stage stopped without writing
 	// (or committing) the record over the cap.

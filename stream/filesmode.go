@@ -119,7 +119,7 @@ func (sp *spool) writeBatch(id uint64, recs []*inflight) (string, error) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for _, in := range recs {
-		if err := enc.Encode(toFileRecord(in.rec)); err != nil {
+		if err := enc.Encode(toFileRecord(in.rec, in.value())); err != nil {
 			f.Close()
 			return "", err
 		}
@@ -131,8 +131,10 @@ func (sp *spool) writeBatch(id uint64, recs []*inflight) (string, error) {
 	return path, f.Close()
 }
 
-func toFileRecord(r *kgo.Record) fileRecord {
-	binary := !utf8.Valid(r.Key) || !utf8.Valid(r.Value)
+// toFileRecord is the spool line of r, whose value the node sees as value
+// (decoded, for a typed input topic).
+func toFileRecord(r *kgo.Record, value []byte) fileRecord {
+	binary := !utf8.Valid(r.Key) || !utf8.Valid(value)
 	for _, h := range r.Headers {
 		binary = binary || !utf8.Valid(h.Value)
 	}
@@ -147,7 +149,7 @@ func toFileRecord(r *kgo.Record) fileRecord {
 		return &s
 	}
 	fr := fileRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp.UnixMilli(),
-		Key: text(r.Key), Value: text(r.Value), Headers: make(orderedHeaders, 0, len(r.Headers))}
+		Key: text(r.Key), Value: text(value), Headers: make(orderedHeaders, 0, len(r.Headers))}
 	for _, h := range r.Headers {
 		fr.Headers = append(fr.Headers, fileHeader{h.Key, text(h.Value)})
 	}

@@ -50,6 +50,7 @@ const (
 	KindProtocol      = "protocol"       // the node kept answering garbage
 	KindUnknownOutput = "unknown-output" // the node named an output the stage lacks
 	KindTooLarge      = "too-large"      // the record cannot fit in a frame to the node
+	KindSchema        = "schema"         // a value does not fit its topic's format or schema (codecs.go)
 )
 
 // lineage builds the runtime's headers for one stage.

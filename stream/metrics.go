@@ -137,7 +137,7 @@ func newStageMetrics(reg *prometheus.Registry, s *Stage) *stageMetrics {
 		m.produced[out] = v.produced.WithLabelValues(name, out)
 	}
 	// Zero-valued series from the start, so rates and alerts see them.
-	for _, k := range []string{KindNodeError, KindNodeRetriable, KindCrash, KindTimeout, KindProtocol, KindUnknownOutput, KindTooLarge} {
+	for _, k := range []string{KindNodeError, KindNodeRetriable, KindCrash, KindTimeout, KindProtocol, KindUnknownOutput, KindTooLarge, KindSchema} {
 		v.dlq.WithLabelValues(name, k)
 	}
 	for _, r := range []string{RestartCrash, RestartTimeout, RestartProtocol, RestartStart} {
@@ -151,7 +151,7 @@ func newStageMetrics(reg *prometheus.Registry, s *Stage) *stageMetrics {
 	}{
 		{MetricInflightRecs, "Input records polled and not yet done (produced and acknowledged).",
 			func() float64 { n, _ := s.tracker.inFlight(); return float64(n) }},
-		{MetricInflightBytes, "Key and value bytes of the in-flight input records.",
+		{MetricInflightBytes, "Key and value bytes of the in-flight input records (with the values decoded for the node, typed input topics).",
 			func() float64 { _, b := s.tracker.inFlight(); return float64(b) }},
 	} {
 		gf := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: g.name, Help: g.help, ConstLabels: prometheus.Labels{"stage": name}}, g.fn)

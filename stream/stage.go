@@ -88,6 +88,7 @@ type Stage struct {
 	metrics  *stageMetrics // nil without a registry
 	progress progress
 	outputs  map[string]string
+	codecs   stageCodecs // typed topics (codecs.go); zero: all raw
 	lineage  lineage
 	bounded  *bounded  // nil: the normal, consumer group mode
 	txn      *txnState // nil unless the stage is exactly-once
@@ -127,6 +128,7 @@ func New(opts Options) (*Stage, error) {
 		outputs:  st.Outputs,
 		lineage:  newLineage(st.Name, st.Input),
 	}
+	s.codecs = newStageCodecs(opts.Codecs, s.cfg)
 	if opts.Bounded != nil {
 		s.bounded = newBounded(*opts.Bounded)
 		if opts.Bounded.Tag != "" {

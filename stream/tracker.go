@@ -25,14 +25,27 @@ type inflight struct {
 	blameKind string
 	// fail is the record's retry state (retry.go); nil until it fails.
 	fail *failure
+	// dec is the decoded value of a typed input topic's record (codecs.go);
+	// nil until decoded, and always for raw topics. Only the owning worker
+	// sets it. A pointer keeps raw records' window entries small.
+	dec *decoded
 }
 
-func (in *inflight) size() int64 { return int64(len(in.rec.Key) + len(in.rec.Value)) }
+// size is the record's bytes in the window: key, stored value and, once
+// decoded, the decoded value.
+func (in *inflight) size() int64 {
+	n := int64(len(in.rec.Key) + len(in.rec.Value))
+	if in.dec != nil {
+		n += in.dec.extra
+	}
+	return n
+}
 
-// frameSize is the exact number of bytes the record takes in a batch frame.
+// frameSize is the exact number of bytes the record takes in a batch frame
+// (with the value the node sees).
 func (in *inflight) frameSize() int {
 	r := in.rec
-	n := 4 + len(r.Topic) + 4 + 8 + 8 + 4 + len(r.Key) + 4 + len(r.Value) + 4
+	n := 4 + len(r.Topic) + 4 + 8 + 8 + 4 + len(r.Key) + 4 + len(in.value()) + 4
 	for _, h := range r.Headers {
 		n += 4 + len(h.Key) + 4 + len(h.Value)
 	}
@@ -126,6 +139,16 @@ func (t *tracker) add(recs []*kgo.Record) *chunk {
 	p.chunks = append(p.chunks, c)
 	p.mu.Unlock()
 	return c
+}
+
+// grow adds n bytes to the window: values decoded for the node (codecs.go).
+func (t *tracker) grow(n int64) {
+	if n == 0 {
+		return
+	}
+	t.mu.Lock()
+	t.bytes += n
+	t.mu.Unlock()
 }
 
 // free returns how many records may be polled now (0 when the window is

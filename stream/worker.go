@@ -33,7 +33,9 @@ type worker struct {
 	nextID   uint64
 	isolate  int // records to send one at a time after a crash
 	frameBuf []byte
-	progress time.Time // last time the node answered (or was sent work while idle)
+	// decodeBuf is decodeAhead's scratch list (typed input topics).
+	decodeBuf []*inflight
+	progress  time.Time // last time the node answered (or was sent work while idle)
 
 	consecutiveCrashes int
 	startFailures      int
@@ -84,53 +86,92 @@ const batchOverhead = 4 + 1 + 8 + 4
 // nextBatch takes the next batch from the queue: at most maxRecords records
 // whose frame stays within maxBytes. Records of abandoned partitions are
 // released, never sent; those of parked partitions join the park; a record
-// that alone would exceed the node's frame limit goes to the DLQ instead of
-// crashing the node.
+// that alone would exceed the node's frame limit, or whose value did not
+// decode (typed input topic), goes to the DLQ instead of to the node.
 func (w *worker) nextBatch(maxRecords int, maxBytes int64) []*inflight {
 	limit := min(maxBytes, w.s.cfg.MaxFrame) - batchOverhead
-	var tooLarge, spent []*inflight
-	w.mu.Lock()
+	// rejected go to the DLQ, in queue order (so, per partition, in
+	// offset order); rejectReason says why.
+	var rejected []*inflight
 	var out []*inflight
 	var bytes int64
-	i := 0
-	for ; i < len(w.queue) && len(out) < maxRecords; i++ {
-		in := w.queue[i]
-		if in.chunk.part.abandoned.Load() {
-			w.s.recordDone(in)
-			continue
+	for {
+		if w.s.codecs.input != nil {
+			w.decodeAhead(maxRecords - len(out))
 		}
-		if w.parked(in) {
-			continue
+		// more: the batch has room, but the next record is not decoded
+		// yet (decodeAhead decoded fewer, as some were skipped).
+		more := false
+		w.mu.Lock()
+		i := 0
+		for ; i < len(w.queue) && len(out) < maxRecords; i++ {
+			in := w.queue[i]
+			if in.chunk.part.abandoned.Load() {
+				w.s.recordDone(in)
+				continue
+			}
+			if w.parked(in) {
+				continue
+			}
+			if in.crashes >= w.s.cfg.Retries {
+				// Blamed for crashes before an aborted transaction
+				// (exactly-once, eos_blame.go): its budget is spent.
+				rejected = append(rejected, in)
+				continue
+			}
+			if !w.ready(in) {
+				more = true
+				break
+			}
+			if in.decodeErr() != nil {
+				rejected = append(rejected, in)
+				continue
+			}
+			sz := int64(in.frameSize())
+			if sz > w.s.cfg.MaxFrame-batchOverhead {
+				rejected = append(rejected, in)
+				continue
+			}
+			if len(out) > 0 && bytes+sz > limit {
+				break
+			}
+			out = append(out, in)
+			bytes += sz
 		}
-		if in.crashes >= w.s.cfg.Retries {
-			// Blamed for crashes before an aborted transaction
-			// (exactly-once, eos_blame.go): its budget is spent.
-			spent = append(spent, in)
-			continue
-		}
-		sz := int64(in.frameSize())
-		if sz > w.s.cfg.MaxFrame-batchOverhead {
-			tooLarge = append(tooLarge, in)
-			continue
-		}
-		if len(out) > 0 && bytes+sz > limit {
+		clear(w.queue[:i])
+		w.queue = w.queue[i:]
+		w.mu.Unlock()
+		if !more {
 			break
 		}
-		out = append(out, in)
-		bytes += sz
 	}
-	clear(w.queue[:i])
-	w.queue = w.queue[i:]
-	w.mu.Unlock()
-	for _, in := range spent {
-		w.s.deadLetter(in, fmt.Sprintf("node failed %d times while processing this record (before its transaction was aborted); last: %s",
-			in.crashes, in.lastCrash), in.blameKind, in.crashes)
-	}
-	for _, in := range tooLarge {
-		w.s.deadLetter(in, fmt.Sprintf("record takes %d bytes in a batch frame, over the node frame limit (max_frame %d)",
-			in.frameSize(), w.s.cfg.MaxFrame), KindTooLarge, 0)
+	for _, in := range rejected {
+		reason, kind, attempts := w.rejectReason(in)
+		if kind == KindSchema && !isValueError(in.decodeErr()) {
+			// Not the value's fault: a registry that cannot be asked.
+			w.s.codecFailed(in, "decoding its value", in.decodeErr())
+			continue
+		}
+		w.s.deadLetter(in, reason, kind, attempts)
 	}
 	return out
+}
+
+// rejectReason says why nextBatch sends in to the DLQ instead of to the
+// node: its crash budget is spent, its value did not decode, or it is too
+// large for a frame.
+func (w *worker) rejectReason(in *inflight) (reason, kind string, attempts int) {
+	switch {
+	case in.crashes >= w.s.cfg.Retries:
+		return fmt.Sprintf("node failed %d times while processing this record (before its transaction was aborted); last: %s",
+			in.crashes, in.lastCrash), in.blameKind, in.crashes
+	case in.decodeErr() != nil:
+		// The *codec.Error names the topic, the field and the reason.
+		return in.decodeErr().Error(), KindSchema, 0
+	default:
+		return fmt.Sprintf("record takes %d bytes in a batch frame, over the node frame limit (max_frame %d)",
+			in.frameSize(), w.s.cfg.MaxFrame), KindTooLarge, 0
+	}
 }
 
 // run is the worker loop; it returns when the stage stops (soft: after
@@ -315,7 +356,7 @@ func (w *worker) encode(b *sentBatch) ([]byte, error) {
 	buf = protocol.AppendBatchHeader(buf, b.id, len(b.recs))
 	for _, in := range b.recs {
 		r := in.rec
-		buf = protocol.AppendRecordMeta(buf, r.Topic, r.Partition, r.Offset, r.Timestamp.UnixMilli(), r.Key, r.Value)
+		buf = protocol.AppendRecordMeta(buf, r.Topic, r.Partition, r.Offset, r.Timestamp.UnixMilli(), r.Key, in.value())
 		buf = protocol.AppendU32(buf, uint32(len(r.Headers)))
 		for _, h := range r.Headers {
 			buf = protocol.AppendHeader(buf, h.Key, h.Value)

@@ -17,6 +17,12 @@
 //	env:NAME         emit "NAME=value" of the node's environment, or "NAME unset"
 //	anything else    pass through (key, value, headers)
 //
+// Whatever the value (typed topics give the node JSON), headers can choose
+// the outputs instead: testnode.emit=V emits V to the default output in
+// place of the input's value; testnode.alert=V also emits V to "alerts"
+// (a wrong value for a typed output topic, say). Both keep the input's key
+// and headers.
+//
 // Environment: TESTNODE_EXIT_AT_START=1 exits before the handshake;
 // TESTNODE_ACK_VERSION=N answers the handshake with version N;
 // TESTNODE_PIDDIR=dir writes dir/<pid>; TESTNODE_DELAY=duration sleeps per record;
@@ -66,6 +72,9 @@ func main() {
 }
 
 func process(r sluice.Record) ([]sluice.Output, error) {
+	if outs := emitByHeader(r); outs != nil {
+		return outs, nil
+	}
 	v := string(r.Value)
 	pass := []sluice.Output{{Key: r.Key, Value: r.Value, Headers: r.Headers}}
 	switch {
@@ -120,6 +129,21 @@ func process(r sluice.Record) ([]sluice.Output, error) {
 		return []sluice.Output{{Key: r.Key, Value: []byte(out)}}, nil
 	}
 	return pass, nil
+}
+
+// emitByHeader emits the values the record's testnode.emit and
+// testnode.alert headers give, or returns nil when it has neither.
+func emitByHeader(r sluice.Record) []sluice.Output {
+	var outs []sluice.Output
+	for _, h := range r.Headers {
+		switch h.Key {
+		case "testnode.emit":
+			outs = append(outs, sluice.Output{Key: r.Key, Value: h.Value, Headers: r.Headers})
+		case "testnode.alert":
+			outs = append(outs, sluice.Output{Name: "alerts", Key: r.Key, Value: h.Value, Headers: r.Headers})
+		}
+	}
+	return outs
 }
 
 // ackVersion answers the handshake with another protocol version.
