@@ -510,3 +510,146 @@ func TestRegistryCancelled(t *testing.T) {
 		t.Fatalf("register: got %v, want context.Canceled", err)
 	}
 }
+
+// sensorEvent is a record of testdata/schemas/sensor_event.avsc as a node
+// sees it.
+const sensorEvent = `{"sensor_id":"s-17","metric":"temperature","value":21.5,"unit":"C","ts":"2026-11-21T13:00:00Z"}`
+
+// confluentPipeline loads a pipeline whose topic is Avro in the Confluent
+// wire format, its registry at url with basic auth.
+func confluentPipeline(t *testing.T, url, topic string) *Set {
+	t.Helper()
+	schema, err := filepath.Abs(filepath.Join("..", "..", "testdata", "schemas", "sensor_event.avsc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "pipeline.yaml")
+	yaml := fmt.Sprintf(`pipeline: sr-wire
+schema_registry:
+  url: %s
+  username: sluice
+  password: s3cret
+topics:
+  events.raw: {}
+  %s:
+    format: avro
+    schema: %s
+    wire: confluent
+stages:
+  ingest:
+    input: events.raw
+    outputs: {default: %s}
+    node: {command: ingest}
+`, url, topic, schema, topic)
+	p, err := config.Parse(file, []byte(yaml))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	set, err := Load(p)
+	if err != nil {
+		t.Fatalf("codec.Load: %v", err)
+	}
+	return set
+}
+
+// sameJSONValue compares two JSON documents as values (numbers exactly).
+func sameJSONValue(t *testing.T, got, want []byte) {
+	t.Helper()
+	decode := func(b []byte) any {
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		var v any
+		if err := d.Decode(&v); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		return v
+	}
+	if !reflect.DeepEqual(decode(got), decode(want)) {
+		t.Fatalf("decoded %s\nwant    %s", got, want)
+	}
+}
+
+// confluentRoundTrip writes the sensor event through a prepared codec and
+// reads it back through it and through a fresh one (which must ask the
+// registry for the id); it returns the value it wrote and its schema id.
+func confluentRoundTrip(t *testing.T, url, topic string) ([]byte, int) {
+	t.Helper()
+	ctx := context.Background()
+	writer := confluentPipeline(t, url, topic)
+	if err := writer.Prepare(ctx, topic); err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	c := writer.For(topic)
+	value, err := c.Encode([]byte(sensorEvent))
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	id, payload, err := splitConfluentHeader(value)
+	if err != nil {
+		t.Fatalf("Encode wrote % x: %v", value, err)
+	}
+	if len(payload) == 0 {
+		t.Fatalf("Encode wrote a header and no Avro payload: % x", value)
+	}
+	if err := c.Check(value); err != nil {
+		t.Fatalf("Check of Encode's output: %v", err)
+	}
+	got, err := c.Decode(value)
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	sameJSONValue(t, got, []byte(sensorEvent))
+
+	// A stage that reads the topic without having registered its schema
+	// meets the id first in a record.
+	reader := confluentPipeline(t, url, topic)
+	for i := 0; i < 3; i++ {
+		got, err = reader.For(topic).Decode(value)
+		if err != nil {
+			t.Fatalf("Decode #%d by a reader that did not register: %v", i+1, err)
+		}
+		sameJSONValue(t, got, []byte(sensorEvent))
+	}
+	return value, id
+}
+
+func TestRegistryConfluentWireAvro(t *testing.T) {
+	rp := newReplay(t, "sensor_event.json")
+	value, _ := confluentRoundTrip(t, rp.URL, "events.parsed")
+	// 0x00, then id 21 big-endian.
+	if header := []byte{0x00, 0x00, 0x00, 0x00, 0x15}; !bytes.HasPrefix(value, header) {
+		t.Fatalf("Encode wrote % x, want it to start with % x (schema id 21, as the registry answered)", value, header)
+	}
+	// One registration, one lookup by the reader; its later records and
+	// the writer's own decoding use what they know.
+	if n := rp.requests.Load(); n != 2 {
+		t.Fatalf("%d requests to the registry, want 2", n)
+	}
+
+	// The codec refuses a value that is not in the Confluent wire format,
+	// with the topic and the reason.
+	set := confluentPipeline(t, rp.URL, "events.parsed")
+	_, err := set.For("events.parsed").Decode([]byte(sensorEvent))
+	var cerr *Error
+	if !errors.As(err, &cerr) || !strings.Contains(err.Error(), "not in the Confluent wire format: first byte 0x7b, expected 0x00") {
+		t.Fatalf("Decode of plain JSON: got %v, want an *Error saying the first byte is 0x7b", err)
+	}
+}
+
+func TestRegistryLiveConfluentWireAvro(t *testing.T) {
+	_, url := liveRegistry(t)
+	topic := testbroker.Name(t, "events.parsed")
+	_, id := confluentRoundTrip(t, url, topic)
+	// Registering again (the next start of the stage) keeps the id.
+	again := confluentPipeline(t, url, topic)
+	if err := again.Prepare(context.Background(), topic); err != nil {
+		t.Fatal(err)
+	}
+	value, err := again.For(topic).Encode([]byte(sensorEvent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := splitConfluentHeader(value); got != id {
+		t.Fatalf("a second Prepare writes id %d, the first %d", got, id)
+	}
+}
