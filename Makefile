@@ -14,7 +14,7 @@ MODEL    := .cache/models/classify.joblib
 export CARGO_TARGET_DIR := $(CURDIR)/.cache/cargo-target
 CARGO    ?= cargo
 
-.PHONY: help build go-build adapters rust python model nodes run run-filter test test-go test-adapters test-kafka test-race fuzz bench soak chaos webview-check clean
+.PHONY: help build go-build adapters rust python model nodes run run-avro run-filter test test-go test-adapters test-kafka test-race fuzz bench soak chaos webview-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -48,6 +48,9 @@ $(MODEL): nodes/classify/train.py $(VENV)/.installed
 run: build ## the five-stage sensor pipeline on the embedded broker: generate, process, show alerts
 	./scripts/demo-sensors.sh .sluice/demo-sensors
 
+run-avro: build ## make run with Avro topics (config/examples/sensors-avro.yaml)
+	SENSORS_CONFIG=config/examples/sensors-avro.yaml ./scripts/demo-sensors.sh .sluice/demo-sensors-avro
+
 run-filter: go-build ## the one-stage filter demo on the embedded broker
 	./scripts/demo.sh $(DEMO_DIR)
 
@@ -76,9 +79,10 @@ fuzz: ## fuzz the pipeline-file parser and the protocol frame decoder, 2m each (
 	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./stream/protocol -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 
-bench: build ## codec benchmarks, then ceiling vs filter stage (BENCH_FLAGS="--brokers 127.0.0.1:9092" for Apache Kafka)
-	$(GO) test ./stream/protocol ./adapters/go -run '^$$' -bench . -benchmem
+bench: build ## codec benchmarks, then ceiling vs filter stage, then typed topics (JSON, Avro) (BENCH_FLAGS="--brokers 127.0.0.1:9092" for Apache Kafka)
+	$(GO) test ./stream/protocol ./stream/codec ./adapters/go -run '^$$' -bench . -benchmem
 	$(BIN)/sluice bench --adapters all $(BENCH_FLAGS)
+	$(BIN)/sluice bench --records 300000 --codec json,avro $(BENCH_FLAGS)
 
 soak: build ## backpressure soak: 5M-record backlog, slow node; fails if the stage's peak RSS exceeds 150 MB
 	./scripts/soak.sh

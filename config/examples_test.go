@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -25,6 +26,65 @@ func TestExampleFilterLoads(t *testing.T) {
 	for name, parts := range want {
 		if tp, ok := p.Topic(name); !ok || tp.Partitions != parts {
 			t.Errorf("topic %s: got %+v, %v; want %d partitions", name, tp, ok, parts)
+		}
+	}
+}
+
+// TestExampleSensorsAvroLoads: the Avro sensor pipeline has the five
+// stages of sensors.yaml, its typed topics and schema files found
+// relative to the file.
+func TestExampleSensorsAvroLoads(t *testing.T) {
+	p, err := Load("examples/sensors-avro.yaml")
+	if err != nil {
+		t.Fatalf("example does not load:\n%v", err)
+	}
+	plain, err := Load("examples/sensors.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Stages) != len(plain.Stages) {
+		t.Fatalf("%d stages, sensors.yaml has %d", len(p.Stages), len(plain.Stages))
+	}
+	for i, s := range p.Stages {
+		ps := plain.Stages[i]
+		if s.Name != ps.Name || s.Input != ps.Input || s.Outputs["default"] != ps.Outputs["default"] || s.Node.Command != ps.Node.Command {
+			t.Errorf("stage %s differs from sensors.yaml's %s", s.Name, ps.Name)
+		}
+	}
+	want := map[string][]string{
+		"events.raw":    nil,
+		"events.parsed": {"sensor_event.avsc", "sensor_event.v2.avsc"},
+		"events.clean":  {"clean_event.avsc"},
+		"events.scored": {"scored_event.avsc"},
+		"alerts":        {"alert.avsc"},
+		"archives":      nil,
+		"ingest.dlq":    nil,
+	}
+	for name, schemas := range want {
+		tp, ok := p.Topic(name)
+		if !ok {
+			t.Fatalf("no topic %s", name)
+		}
+		format := FormatRaw
+		if schemas != nil {
+			format = FormatAvro
+		} else if name == "archives" {
+			format = FormatJSON
+		}
+		if tp.Format != format || len(tp.Schemas) != len(schemas) {
+			t.Errorf("topic %s: format %s, %d schemas; want %s, %d", name, tp.Format, len(tp.Schemas), format, len(schemas))
+			continue
+		}
+		for i, sf := range tp.Schemas {
+			if filepath.Base(sf.Path) != schemas[i] {
+				t.Errorf("topic %s: schema %d is %s, want %s", name, i, sf.Path, schemas[i])
+			}
+			if _, err := os.Stat(sf.Path); err != nil {
+				t.Errorf("topic %s: %v", name, err)
+			}
+		}
+		if schemas != nil && tp.Wire != WireSingleObject {
+			t.Errorf("topic %s: wire %s, want %s", name, tp.Wire, WireSingleObject)
 		}
 	}
 }

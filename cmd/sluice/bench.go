@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/stream"
+	"github.com/sluicehq/sluice/stream/codec"
 	"github.com/sluicehq/sluice/stream/embedded"
 )
 
@@ -39,6 +41,8 @@ type benchFlags struct {
 	batch      int
 	adapters   string
 	eos        bool
+	codecs     string // --codec: json, avro or both, comma-separated
+	schema     string // the Avro schema of the sensor events
 }
 
 // benchNode is a passthrough node a stage row runs.
@@ -50,18 +54,22 @@ type benchNode struct {
 	batch   int // batch.max_records for this row (0: the default)
 	// exactlyOnce runs the row's stage with delivery: exactly-once.
 	exactlyOnce bool
+	// format, when set (json or avro), declares the row's input and
+	// output topics in that format: the stage decodes and checks or
+	// encodes every value (--codec).
+	format string
 }
 
 // adapterBenchNodes are the conformance nodes of each language adapter
 // (docs/conformance.md), which pass ordinary records through unchanged.
 var adapterBenchNodes = map[string]benchNode{
-	"go":     {"stage: Go adapter (conformance node)", "bin/conformance/go", nil, nil, 0, false},
-	"rust":   {"stage: Rust adapter (conformance node)", ".cache/cargo-target/release/conformance-node", nil, nil, 0, false},
-	"python": {"stage: Python adapter (conformance node)", ".cache/venv/bin/python", []string{"adapters/python/conformance_node.py"}, nil, 0, false},
-	"node":   {"stage: Node.js adapter (conformance node)", "node", []string{"adapters/node/conformance-node.js"}, nil, 0, false},
+	"go":     {"stage: Go adapter (conformance node)", "bin/conformance/go", nil, nil, 0, false, ""},
+	"rust":   {"stage: Rust adapter (conformance node)", ".cache/cargo-target/release/conformance-node", nil, nil, 0, false, ""},
+	"python": {"stage: Python adapter (conformance node)", ".cache/venv/bin/python", []string{"adapters/python/conformance_node.py"}, nil, 0, false, ""},
+	"node":   {"stage: Node.js adapter (conformance node)", "node", []string{"adapters/node/conformance-node.js"}, nil, 0, false, ""},
 	// Files mode pays a few processes per batch (jq, tar, ...): such nodes
 	// are run with large batches, as a pipeline file would.
-	"shell": {"stage: Shell adapter, files mode, batches of 10000 (conformance node)", "bash", []string{"adapters/shell/conformance-node.sh"}, nil, 10000, false},
+	"shell": {"stage: Shell adapter, files mode, batches of 10000 (conformance node)", "bash", []string{"adapters/shell/conformance-node.sh"}, nil, 10000, false, ""},
 }
 
 var adapterOrder = []string{"go", "rust", "python", "node", "shell"}
@@ -74,6 +82,7 @@ type benchRow struct {
 	RecordsPerSec float64 `json:"records_per_sec"`
 	MBPerSec      float64 `json:"mb_per_sec"`
 	Ratio         float64 `json:"ratio_to_ceiling"`
+	ValueBytes    float64 `json:"value_bytes"` // mean value size of the row's input topic
 }
 
 func newBenchCmd() *cobra.Command {
@@ -89,9 +98,19 @@ ceiling. The ratio is what to compare across machines: both rows share the
 machine's noise.
 
 By default an in-memory embedded broker is started on a free port; pass
---brokers to measure against a real cluster (topics bench.* are created).`,
+--brokers to measure against a real cluster (topics bench.* are created).
+
+--codec avro measures typed topics: the records become sensor events
+(JSON objects of --schema's fields, about 110 bytes; --size is ignored)
+and a row runs the same passthrough stage with its input and output
+topics in Avro (single-object encoding): the runtime decodes each input
+for the node and encodes each output with the schema. --codec json adds
+the row with both topics "format: json" (every value checked to be JSON);
+--codec json,avro adds both. The rows without a codec carry the same
+events as JSON, so the ratios compare like with like.`,
 		Example: `  sluice bench
   sluice bench --records 2000000 --size 1024
+  sluice bench --records 300000 --codec json,avro
   sluice bench --brokers 127.0.0.1:9092 --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -110,6 +129,8 @@ By default an in-memory embedded broker is started on a free port; pass
 	c.Flags().IntVar(&f.batch, "batch", 0, "the stage's batch.max_records (0: the default)")
 	c.Flags().StringVar(&f.adapters, "adapters", "", "also a passthrough row per language adapter: all, or a list such as go,rust,python,node,shell (run make build first)")
 	c.Flags().BoolVar(&f.eos, "exactly-once", false, "also the Go passthrough stage with delivery: exactly-once (transactions), to compare with at-least-once")
+	c.Flags().StringVar(&f.codecs, "codec", "", "also the passthrough stage with typed topics: avro, json, or json,avro (the records become sensor events)")
+	c.Flags().StringVar(&f.schema, "schema", "testdata/schemas/sensor_event.avsc", "with --codec avro: the Avro schema of the sensor events")
 	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the stage row (the sluice side) to this file")
 	return c
 }
@@ -123,6 +144,16 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 	}
 	if _, err := parseAdapters(f.adapters); err != nil {
 		return err
+	}
+	formats, err := parseBenchCodecs(f.codecs)
+	if err != nil {
+		return err
+	}
+	var events *benchEvents
+	if len(formats) > 0 {
+		if events, err = newBenchEvents(f.schema); err != nil {
+			return err
+		}
 	}
 	brokers := []string{}
 	where := f.brokers
@@ -153,9 +184,28 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 			return fmt.Errorf("creating %s: %w", t.name, err)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "bench: producing %d records of %d bytes to %s on %s\n", f.records, f.size, in, where)
-	if err := fillTopic(ctx, cl, in, f.records, f.size); err != nil {
-		return err
+	jsonBytes := float64(f.size)
+	if events == nil {
+		fmt.Fprintf(os.Stderr, "bench: producing %d records of %d bytes to %s on %s\n", f.records, f.size, in, where)
+		if err := fillTopic(ctx, cl, in, f.records, f.size); err != nil {
+			return err
+		}
+	} else {
+		jsonBytes = events.meanSize(events.json)
+		fmt.Fprintf(os.Stderr, "bench: producing %d sensor events (JSON, %.0f bytes on average) to %s on %s\n", f.records, jsonBytes, in, where)
+		if err := fillEvents(ctx, cl, in, f.records, events.json); err != nil {
+			return err
+		}
+	}
+	inAvro := "bench.in.avro." + run
+	if slices.Contains(formats, config.FormatAvro) {
+		if _, err := adm.CreateTopic(ctx, int32(f.partitions), -1, nil, inAvro); err != nil {
+			return fmt.Errorf("creating %s: %w", inAvro, err)
+		}
+		fmt.Fprintf(os.Stderr, "bench: producing the same events in Avro (single-object, %.0f bytes on average) to %s\n", events.meanSize(events.avro), inAvro)
+		if err := fillEvents(ctx, cl, inAvro, f.records, events.avro); err != nil {
+			return err
+		}
 	}
 
 	fmt.Fprintln(os.Stderr, "bench: ceiling (franz-go consume -> produce loop)")
@@ -164,7 +214,7 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 		return err
 	}
 	nodes := []benchNode{{fmt.Sprintf("stage: Go passthrough node (filter, %d worker)", f.workers), f.node, nil,
-		map[string]string{"SLUICE_FILTER_PASSTHROUGH": "1"}, 0, false}}
+		map[string]string{"SLUICE_FILTER_PASSTHROUGH": "1"}, 0, false, ""}}
 	extra, err := parseAdapters(f.adapters)
 	if err != nil {
 		return err
@@ -175,19 +225,35 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 		eos.exactlyOnce = true
 		nodes = append(nodes, eos)
 	}
+	for _, format := range formats {
+		typed := nodes[0]
+		typed.row = fmt.Sprintf("stage: Go passthrough node (filter, %d worker), %s topics", f.workers, benchFormatName[format])
+		typed.format = format
+		nodes = append(nodes, typed)
+	}
 	nodes = append(nodes, extra...)
-	rows := []benchRow{makeRow("ceiling: franz-go consume→produce", f, ceil, ceil)}
+	rows := []benchRow{makeRow("ceiling: franz-go consume→produce", f, ceil, ceil, jsonBytes)}
 	for i, n := range nodes {
 		fmt.Fprintf(os.Stderr, "bench: %s\n", n.row)
 		out := fmt.Sprintf("bench.stage%d.%s", i, run)
 		if _, err := adm.CreateTopic(ctx, int32(f.partitions), -1, nil, out); err != nil {
 			return fmt.Errorf("creating %s: %w", out, err)
 		}
-		secs, err := benchStage(ctx, brokers, in, out, "bench.dlq."+run, n, f, i == 0)
+		input, size := in, jsonBytes
+		var codecs *codec.Set
+		if n.format != "" {
+			if n.format == config.FormatAvro {
+				input, size = inAvro, events.meanSize(events.avro)
+			}
+			if codecs, err = benchCodecs(n.format, f.schema, input, out); err != nil {
+				return err
+			}
+		}
+		secs, err := benchStage(ctx, brokers, input, out, "bench.dlq."+run, n, f, i == 0, codecs)
 		if err != nil {
 			return fmt.Errorf("%s: %w", n.row, err)
 		}
-		rows = append(rows, makeRow(n.row, f, secs, ceil))
+		rows = append(rows, makeRow(n.row, f, secs, ceil, size))
 	}
 	if f.asJSON {
 		enc := json.NewEncoder(out)
@@ -195,7 +261,12 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 		return enc.Encode(map[string]any{"records": f.records, "size": f.size, "partitions": f.partitions, "broker": where,
 			"cpus": runtime.NumCPU(), "rows": rows})
 	}
-	fmt.Fprintf(out, "%d records of %d bytes, %d partitions, %s, %d CPUs\n\n", f.records, f.size, f.partitions, where, runtime.NumCPU())
+	if events == nil {
+		fmt.Fprintf(out, "%d records of %d bytes, %d partitions, %s, %d CPUs\n\n", f.records, f.size, f.partitions, where, runtime.NumCPU())
+	} else {
+		fmt.Fprintf(out, "%d sensor events (JSON %.0f bytes, Avro single-object %.0f bytes on average), %d partitions, %s, %d CPUs; MB/s of the row's input values\n\n",
+			f.records, jsonBytes, events.meanSize(events.avro), f.partitions, where, runtime.NumCPU())
+	}
 	fmt.Fprintln(out, "| row | records/s | MB/s | seconds | ratio to ceiling |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---:|")
 	for _, r := range rows {
@@ -204,10 +275,10 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 	return nil
 }
 
-func makeRow(name string, f benchFlags, secs, ceiling float64) benchRow {
+func makeRow(name string, f benchFlags, secs, ceiling, valueBytes float64) benchRow {
 	rps := float64(f.records) / secs
 	return benchRow{Name: name, Records: f.records, Seconds: secs, RecordsPerSec: rps,
-		MBPerSec: rps * float64(f.size) / 1e6, Ratio: ceiling / secs}
+		MBPerSec: rps * valueBytes / 1e6, Ratio: ceiling / secs, ValueBytes: valueBytes}
 }
 
 // fillTopic produces n records of size bytes, keyed over 1000 keys.
@@ -284,7 +355,7 @@ func benchCeiling(ctx context.Context, brokers []string, in, out string, n int) 
 
 // benchStage runs the stage runtime with the passthrough node until every
 // output is acknowledged and returns the seconds it took.
-func benchStage(ctx context.Context, brokers []string, in, out, dlq string, n benchNode, f benchFlags, profile bool) (float64, error) {
+func benchStage(ctx context.Context, brokers []string, in, out, dlq string, n benchNode, f benchFlags, profile bool, codecs *codec.Set) (float64, error) {
 	st := config.DefaultStage("bench", "passthrough")
 	st.Input, st.DLQ, st.Group = in, dlq, "bench-stage-"+out
 	st.Outputs = map[string]string{"default": out}
@@ -314,7 +385,7 @@ func benchStage(ctx context.Context, brokers []string, in, out, dlq string, n be
 		st.Window.Records = max(st.Window.Records, 4*n.batch)
 		st.MaxFrame = max(st.MaxFrame, st.Batch.MaxBytes)
 	}
-	s, err := stream.New(stream.Options{Stage: st, Pipeline: "bench", Brokers: brokers})
+	s, err := stream.New(stream.Options{Stage: st, Pipeline: "bench", Brokers: brokers, Codecs: codecs})
 	if err != nil {
 		return 0, err
 	}
@@ -348,6 +419,13 @@ func benchStage(ctx context.Context, brokers []string, in, out, dlq string, n be
 			}
 			return 0, err
 		case <-time.After(20 * time.Millisecond):
+		}
+		if n.format != "" {
+			// A value the codecs refuse goes to the DLQ, and the row
+			// would wait for its outputs forever.
+			if err := benchDLQEmpty(ctx, adm, brokers, dlq); err != nil {
+				return 0, err
+			}
 		}
 		done, err := benchStageDone(ctx, adm, st, n.exactlyOnce, f.records)
 		if err != nil {

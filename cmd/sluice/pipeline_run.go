@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/stream"
+	"github.com/sluicehq/sluice/stream/codec"
 )
 
 // runStages runs the given stages of p until ctx is cancelled (then each
@@ -27,6 +28,18 @@ func runStages(ctx context.Context, p *config.Pipeline, stages []config.Stage, b
 // and the web view on opts.MetricsAddr: it creates the stages, starts the
 // HTTP server over them, then runs them; the server stops after them.
 func runStagesWith(ctx context.Context, p *config.Pipeline, stages []config.Stage, brokers []string, log *zap.Logger, opts runOptions) error {
+	codecs, err := loadCodecs(p)
+	if err != nil {
+		return err
+	}
+	return runStagesCodecs(ctx, p, codecs, stages, brokers, log, opts)
+}
+
+// runStagesCodecs is runStagesWith with the codecs of p's topics already
+// built (codec.Load), so that commands can refuse a bad schema before
+// they start a broker or create topics. It prepares the codecs of the
+// stages' topics (registering Confluent-wire schemas) before starting.
+func runStagesCodecs(ctx context.Context, p *config.Pipeline, codecs *codec.Set, stages []config.Stage, brokers []string, log *zap.Logger, opts runOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var reg *prometheus.Registry
@@ -51,9 +64,12 @@ func runStagesWith(ctx context.Context, p *config.Pipeline, stages []config.Stag
 	if err != nil {
 		return err
 	}
+	if err := prepareCodecs(ctx, codecs, stageTopics(stages)...); err != nil {
+		return err
+	}
 	var all []*stream.Stage
 	for _, st := range stages {
-		s, err := stream.New(stream.Options{Stage: st, Pipeline: p.Name, Brokers: brokers, ClientID: p.Kafka.ClientID, Logger: log, Registry: reg, StartTraces: true, KafkaOpts: sec.Opts(), SecretEnv: p.Kafka.SecretEnv, InstanceID: opts.InstanceID})
+		s, err := stream.New(stream.Options{Stage: st, Pipeline: p.Name, Brokers: brokers, ClientID: p.Kafka.ClientID, Logger: log, Registry: reg, StartTraces: true, KafkaOpts: sec.Opts(), SecretEnv: p.Kafka.SecretEnv, InstanceID: opts.InstanceID, Codecs: codecs})
 		if err != nil {
 			return err
 		}

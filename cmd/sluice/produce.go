@@ -59,11 +59,23 @@ record is reported as produced only once every in-sync replica has it, and
 retries never duplicate it. The topic must exist: produce never creates
 topics (see "sluice topics create"). On success it prints
 "produced N records to TOPIC" on stderr; if any record fails, it exits
-non-zero with the first error.`,
+non-zero with the first error.
+
+--config FILE also encodes each line in the topic's format there: for an
+Avro topic each line is a JSON object, written as Avro with the topic's
+newest schema version (in its wire form); for a JSON topic each line must
+be JSON. A line that does not fit stops produce before it is produced:
+the lines before it are produced, that line and the ones after it are
+not, and produce exits 1 naming the line and the field:
+
+  line 3: topic "events.parsed": field ` + "`value`" + `: expected double, got string "hot"; produced 2 records from the lines before it, none from line 3 on
+
+Without --config the lines are produced as they are, whatever the topic.`,
 		Example: `  sluice produce events.parsed --file testdata/events/sample.jsonl
   echo '{"sensor_id":"s-1","temp":21.5}' | sluice produce events.parsed --key-field sensor_id
   sluice produce events.parsed --key s-1 --header source=manual < readings.jsonl
-  sluice produce events.parsed --partition 0 --brokers kafka-1:9092 < readings.jsonl`,
+  sluice produce events.parsed --partition 0 --brokers kafka-1:9092 < readings.jsonl
+  sluice produce events.parsed --config config/examples/sensors-avro.yaml --key-field sensor_id < readings.jsonl`,
 		Args: topicArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runProduce(cmd, args[0], &o)
@@ -75,7 +87,7 @@ non-zero with the first error.`,
 	f.StringVar(&o.key, "key", "", "use this key for every record (an empty --key '' gives an empty, non-null key)")
 	f.Int32Var(&o.partition, "partition", -1, "produce every record to this partition; -1 lets the key choose (a hash of the key; records without a key are spread evenly)")
 	f.StringArrayVar(&o.headers, "header", nil, "add a record header key=value to every record; repeat for more headers")
-	addConfigFlag(c, &o.cfgPath, false)
+	c.Flags().StringVarP(&o.cfgPath, "config", "c", "", "pipeline file (YAML); optional: its kafka section (brokers, TLS, SASL), and lines encoded in the topic's format there (an Avro topic gets Avro)")
 	addBrokersFlag(c, &o.brokers)
 	return c
 }
@@ -112,6 +124,11 @@ func runProduce(cmd *cobra.Command, topic string, o *produceOpts) error {
 	if err != nil {
 		return err
 	}
+	codecs, err := loadCodecs(p)
+	if err != nil {
+		return err
+	}
+	enc := codecs.For(topic)
 	// Batches are bounded by the topic's max.message.bytes, learned once
 	// the client is connected; kgo reads the limit through this function.
 	var maxBatch atomic.Int32
@@ -135,6 +152,9 @@ func runProduce(cmd *cobra.Command, topic string, o *produceOpts) error {
 	if n := stream.TopicMaxMessageBytes(ctx, adm, topic); n > 0 {
 		maxBatch.Store(n)
 	}
+	if err := prepareCodecs(ctx, codecs, topic); err != nil {
+		return err
+	}
 
 	var (
 		mu       sync.Mutex
@@ -144,6 +164,8 @@ func runProduce(cmd *cobra.Command, topic string, o *produceOpts) error {
 		sent     int
 		noKey    int
 		readErr  error
+		badLine  error // a line that does not fit the topic's format
+		badN     int   // its number
 	)
 	rctx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
@@ -167,7 +189,19 @@ read:
 		if len(bytes.TrimSpace(l.data)) == 0 {
 			continue
 		}
-		r := &kgo.Record{Topic: topic, Value: l.data, Headers: headers}
+		value := l.data
+		if typed(enc) {
+			// Nothing of a line that does not fit is produced, nor of the
+			// lines after it: the user fixes the input and produces the
+			// rest (the lines before it are in the topic, in order).
+			v, err := enc.Encode(l.data)
+			if err != nil {
+				badLine, badN = err, l.n
+				break
+			}
+			value = v
+		}
+		r := &kgo.Record{Topic: topic, Value: value, Headers: headers}
 		if o.partition >= 0 {
 			r.Partition = o.partition
 		}
@@ -226,6 +260,8 @@ read:
 		return fmt.Errorf("produce to %s: %v (produced %s of %d)", topic, flushErr, plural(int(n), "record"), sent)
 	case readErr != nil:
 		return fmt.Errorf("%v; stopped after producing %s to %s", readErr, plural(int(n), "record"), topic)
+	case badLine != nil:
+		return fmt.Errorf("line %d: %w; produced %s from the lines before it, none from line %d on", badN, badLine, plural(int(n), "record"), badN)
 	}
 	fmt.Fprintf(errOut, "produced %s to %s\n", plural(int(n), "record"), topic)
 	return nil

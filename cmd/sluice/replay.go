@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/stream"
+	"github.com/sluicehq/sluice/stream/codec"
 )
 
 type replayOpts struct {
@@ -46,7 +47,9 @@ timestamp is outside the range (timestamps need not grow with offsets) are
 skipped. Failures go to the stage's DLQ (or --dlq-topic) exactly as in
 'sluice run'.
 
-Outputs go to the stage's output topics, or all of them to --to-topic. Every
+Outputs go to the stage's output topics, or all of them to --to-topic,
+encoded in the format of the topic they go to (declare a side topic with
+the same format and schema as the output it stands in for). Every
 output and DLQ record carries the header sluice.replay, whose value (the
 replay's start time) identifies the run, next to the usual lineage headers.
 Topics must exist; replay creates none.
@@ -123,6 +126,10 @@ func runReplay(cmd *cobra.Command, o *replayOpts) error {
 	if err != nil {
 		return usageError{err}
 	}
+	codecs, err := loadCodecs(p)
+	if err != nil {
+		return err
+	}
 	stage := *st
 	if o.toTopic != "" {
 		if o.toTopic == stage.Input {
@@ -185,7 +192,11 @@ func runReplay(cmd *cobra.Command, o *replayOpts) error {
 	if err != nil {
 		return err
 	}
-	s, err := stream.New(stream.Options{Stage: stage, Pipeline: p.Name, Brokers: brokers, ClientID: p.Kafka.ClientID, Logger: log, Bounded: bounds, KafkaOpts: sec.Opts(), SecretEnv: p.Kafka.SecretEnv})
+	warnFormatChange(cmd.ErrOrStderr(), codecs, st, o.toTopic)
+	if err := prepareCodecs(ctx, codecs, stageTopics([]config.Stage{stage})...); err != nil {
+		return err
+	}
+	s, err := stream.New(stream.Options{Stage: stage, Pipeline: p.Name, Brokers: brokers, ClientID: p.Kafka.ClientID, Logger: log, Bounded: bounds, KafkaOpts: sec.Opts(), SecretEnv: p.Kafka.SecretEnv, Codecs: codecs})
 	if err != nil {
 		return err
 	}
@@ -214,6 +225,32 @@ func runReplay(cmd *cobra.Command, o *replayOpts) error {
 		fmt.Fprintf(errOut, "outputs carry the header sluice.replay=%s\n", id)
 	}
 	return nil
+}
+
+// warnFormatChange says when --to-topic has another format than the
+// stage's outputs it stands in for: outputs are encoded with the side
+// topic's codec, so a raw side topic gets the node's JSON as is.
+func warnFormatChange(w io.Writer, codecs *codec.Set, st *config.Stage, toTopic string) {
+	if toTopic != "" {
+		side := codecs.For(toTopic)
+		for _, out := range slices.Compact(slices.Sorted(maps.Values(st.Outputs))) {
+			if f := codecs.For(out).Format(); f != side.Format() {
+				fmt.Fprintf(w, "note: --to-topic %s is %s, the stage's output %s is %s: outputs are written as %s\n",
+					toTopic, side.Format(), out, f, formatDesc(side.Format()))
+			}
+		}
+	}
+}
+
+// formatDesc says what a value of a topic of format f is.
+func formatDesc(f string) string {
+	switch f {
+	case config.FormatRaw:
+		return "the node's output as is"
+	case config.FormatJSON:
+		return "the node's output, checked to be JSON"
+	}
+	return f + ", with the topic's schema"
 }
 
 // replayRanges lists, for each partition of topic, the first offset at or

@@ -49,6 +49,10 @@ probes) and a web view are served on --metrics-addr (default
 			if err != nil {
 				return usageError{err}
 			}
+			codecs, err := loadCodecs(p)
+			if err != nil {
+				return err
+			}
 			log, err := logs.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -59,7 +63,7 @@ probes) and a web view are served on --metrics-addr (default
 				st.Name, p.Name, strings.Join(brokers, ","), source)
 			opts := metricsOptions(cmd, metricsAddr)
 			opts.InstanceID = instanceID
-			return runStagesWith(cmd.Context(), p, []config.Stage{*st}, brokers, log, opts)
+			return runStagesCodecs(cmd.Context(), p, codecs, []config.Stage{*st}, brokers, log, opts)
 		},
 	}
 	addConfigFlag(c, &cfgPath, true)

@@ -92,11 +92,18 @@ Formats (--format):
               %% a percent sign, \n a newline, \t a tab, \\ a backslash
             Each record ends with a newline unless the template ends with \n.
 
---config FILE takes the brokers from the pipeline file and decodes values
-with their topic's codec. Every topic is JSON for now (the pipeline file has
-no codec setting yet), so the pretty format re-prints a JSON value compactly
-on one line ({"sensor_id": "alpha", "value": 24.5}); other values print as
-they are. Avro decoding arrives with typed topics.`,
+--config FILE takes the brokers (and TLS, SASL) from the pipeline file and
+decodes each value with its topic's format there: an Avro topic's records
+(single-object or Confluent wire form, any of the topic's schema versions)
+are shown as JSON, in every format and for --where; a JSON topic's as they
+are; the pretty format re-prints JSON compactly on one line
+({"sensor_id": "alpha", "value": 24.5}). A DLQ record is decoded with the
+format of the topic it failed in (its sluice.source.topic header) when it
+can be. A value that does not decode is shown as stored, with the reason:
+on a line "! not decoded: ..." below it (pretty), in an "error" member
+(json), or on stderr (value and templates); tail goes on, and at the end
+says how many did not decode. Without --config values are shown as
+stored: Avro is binary (base64 in the pretty and json formats).`,
 		Example: `  sluice tail alerts -f
   sluice tail events.scored --where prediction=critical -n 5
   sluice tail events.scored --from @-1h:-30m --format '%T %k %v'
@@ -105,6 +112,7 @@ they are. Avro decoding arrives with typed topics.`,
   sluice tail events.scored --header sluice.stage=classify --where prediction!=normal
   sluice tail ingest.dlq filter.dlq --format '%t %o %h\n    %v\n'
   sluice tail events.scored --config config/examples/sensors.yaml --format pretty
+  sluice tail events.scored --config config/examples/sensors-avro.yaml --where prediction=critical
   sluice tail events.parsed --format json | jq .value`,
 		Args: topicsArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -122,7 +130,7 @@ they are. Avro decoding arrives with typed topics.`,
 	f.StringVar(&o.key, "key", "", "print only records whose key is exactly this")
 	f.StringArrayVar(&o.headers, "header", nil, "print only records with this header: k=v, or k for any value (repeatable; all must match)")
 	f.StringArrayVar(&o.where, "where", nil, "print only records whose JSON value has field=value or field!=value, e.g. prediction=critical, source.topic=x (repeatable; all must match)")
-	c.Flags().StringVarP(&o.cfgPath, "config", "c", "", "pipeline file (YAML); optional: brokers from kafka.brokers, values decoded with the topic's codec (JSON)")
+	c.Flags().StringVarP(&o.cfgPath, "config", "c", "", "pipeline file (YAML); optional: its kafka section (brokers, TLS, SASL), and values decoded with their topic's format (Avro shown as JSON)")
 	addBrokersFlag(c, &o.brokers)
 	return c
 }
@@ -197,6 +205,21 @@ func runTail(cmd *cobra.Command, args []string, o *tailOpts) error {
 	p, err := loadPipeline(o.cfgPath)
 	if err != nil {
 		return err
+	}
+	var dec *tailDecoder
+	if p != nil {
+		// No Prepare: a reader registers nothing; a Confluent-wire value's
+		// schema is asked from the registry by its id when first met.
+		codecs, err := loadCodecs(p)
+		if err != nil {
+			return err
+		}
+		dec = &tailDecoder{codecs: codecs}
+		defer func() {
+			if dec.failed > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "sluice tail: %s did not decode (shown as stored)\n", plural(dec.failed, "record"))
+			}
+		}()
 	}
 	committed := !o.readUncommitted
 	// The admin client: the consuming client needs the start offsets.
@@ -310,10 +333,18 @@ func runTail(cmd *cobra.Command, args []string, o *tailOpts) error {
 				}
 				continue
 			}
-			if !from.inRange(r.Timestamp) || !filter.match(r) {
+			if !from.inRange(r.Timestamp) {
 				continue
 			}
-			if err := printer.print(w, r); err != nil {
+			derr := dec.decode(r) // before the filters: --where sees the JSON
+			if !filter.match(r) {
+				continue
+			}
+			if derr != nil && !printer.showsErrors() {
+				w.Flush() // the warning after the records before it
+				fmt.Fprintf(cmd.ErrOrStderr(), "sluice tail: %s/%d/%d: not decoded: %v\n", r.Topic, r.Partition, r.Offset, derr)
+			}
+			if err := printer.printDecoded(w, r, derr); err != nil {
 				return err
 			}
 			printed++

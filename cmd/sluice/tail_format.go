@@ -20,7 +20,12 @@ const tsLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // tailPrinter writes records in one --format.
 type tailPrinter struct {
-	write func(p *tailPrinter, w *bufio.Writer, r *kgo.Record) error
+	// write prints r; derr is why its value did not decode (--config),
+	// for the formats that show it (showsErrors).
+	write func(p *tailPrinter, w *bufio.Writer, r *kgo.Record, derr error) error
+	// errors: the format shows decoding errors itself (pretty, json);
+	// the others print values as they are, so tail warns on stderr.
+	errors bool
 	// pretty format
 	color     bool // ANSI colours
 	showTopic bool // several topics: say which one each record is from
@@ -38,18 +43,27 @@ func newTailPrinter(format string) (*tailPrinter, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &tailPrinter{write: (*tailPrinter).writeTemplate, tmpl: tmpl}, nil
+		return &tailPrinter{write: func(p *tailPrinter, w *bufio.Writer, r *kgo.Record, _ error) error { return p.writeTemplate(w, r) }, tmpl: tmpl}, nil
 	case format == "pretty":
-		return &tailPrinter{write: (*tailPrinter).writePretty}, nil
+		return &tailPrinter{write: (*tailPrinter).writePretty, errors: true}, nil
 	case format == "json":
-		return &tailPrinter{write: func(_ *tailPrinter, w *bufio.Writer, r *kgo.Record) error { return writeJSON(w, r) }}, nil
+		return &tailPrinter{write: func(_ *tailPrinter, w *bufio.Writer, r *kgo.Record, derr error) error { return writeJSON(w, r, derr) }, errors: true}, nil
 	case format == "value":
-		return &tailPrinter{write: func(_ *tailPrinter, w *bufio.Writer, r *kgo.Record) error { return writeValue(w, r) }}, nil
+		return &tailPrinter{write: func(_ *tailPrinter, w *bufio.Writer, r *kgo.Record, _ error) error { return writeValue(w, r) }}, nil
 	}
 	return nil, fmt.Errorf(`--format %q: want "pretty", "json", "value" or a template such as '%%p/%%o %%k %%v' (see 'sluice tail --help')`, format)
 }
 
-func (p *tailPrinter) print(w *bufio.Writer, r *kgo.Record) error { return p.write(p, w, r) }
+func (p *tailPrinter) print(w *bufio.Writer, r *kgo.Record) error { return p.write(p, w, r, nil) }
+
+// printDecoded prints r, whose value did not decode when derr is set.
+func (p *tailPrinter) printDecoded(w *bufio.Writer, r *kgo.Record, derr error) error {
+	return p.write(p, w, r, derr)
+}
+
+// showsErrors reports whether the format shows decoding errors with the
+// record.
+func (p *tailPrinter) showsErrors() bool { return p.errors }
 
 // isTerminal reports whether w is a terminal (character device).
 func isTerminal(w io.Writer) bool {
@@ -77,9 +91,12 @@ type tailRecord struct {
 	Value     *string           `json:"value"`
 	Headers   map[string]string `json:"headers"`
 	Encoding  string            `json:"encoding,omitempty"`
+	// Error is why the value did not decode with its topic's format
+	// (--config); the value is then as stored.
+	Error string `json:"error,omitempty"`
 }
 
-func writeJSON(w *bufio.Writer, r *kgo.Record) error {
+func writeJSON(w *bufio.Writer, r *kgo.Record, derr error) error {
 	text := utf8.Valid(r.Key) && utf8.Valid(r.Value)
 	for _, h := range r.Headers {
 		text = text && utf8.Valid(h.Value)
@@ -112,6 +129,9 @@ func writeJSON(w *bufio.Writer, r *kgo.Record) error {
 	if !text {
 		tr.Encoding = "base64"
 	}
+	if derr != nil {
+		tr.Error = derr.Error()
+	}
 	je := json.NewEncoder(w)
 	je.SetEscapeHTML(false)
 	return je.Encode(tr) // Encode ends the object with a newline
@@ -131,6 +151,7 @@ const (
 	ansiYellow = "\x1b[33m"
 	ansiBlue   = "\x1b[34m"
 	ansiGreen  = "\x1b[32m"
+	ansiRed    = "\x1b[31m"
 )
 
 // paint writes s in colour c when colours are on.
@@ -147,11 +168,12 @@ func (p *tailPrinter) paint(w *bufio.Writer, c, s string) {
 // writePretty writes
 //
 //	TIME  [TOPIC/]PARTITION/OFFSET  KEY  VALUE
+//	    ! not decoded: REASON      (--config: the value is not in its topic's format)
 //	    header: value
 //
 // with "-" for an absent key or value and "base64:..." for bytes that are
 // not UTF-8.
-func (p *tailPrinter) writePretty(w *bufio.Writer, r *kgo.Record) error {
+func (p *tailPrinter) writePretty(w *bufio.Writer, r *kgo.Record, derr error) error {
 	p.paint(w, ansiDim, r.Timestamp.Format(tsLayout))
 	w.WriteString("  ")
 	where := strconv.Itoa(int(r.Partition)) + "/" + strconv.FormatInt(r.Offset, 10)
@@ -162,10 +184,17 @@ func (p *tailPrinter) writePretty(w *bufio.Writer, r *kgo.Record) error {
 	w.WriteString("  ")
 	p.showBytes(w, ansiYellow+ansiBold, r.Key)
 	w.WriteString("  ")
-	if !p.decode || !p.writeCompactJSON(w, r.Value) {
+	if !p.decode || derr != nil || !p.writeCompactJSON(w, r.Value) {
 		p.showBytes(w, "", r.Value)
 	}
 	w.WriteByte('\n')
+	if derr != nil {
+		w.WriteString("    ")
+		p.paint(w, ansiRed+ansiBold, "! not decoded:")
+		w.WriteByte(' ')
+		w.WriteString(derr.Error())
+		w.WriteByte('\n')
+	}
 	for _, h := range r.Headers {
 		w.WriteString("    ")
 		p.paint(w, ansiDim, h.Key+":")

@@ -50,6 +50,10 @@ Ctrl-C stops softly: in-flight records are finished and committed first.`,
 			if err != nil {
 				return err
 			}
+			codecs, err := loadCodecs(p) // schema mistakes before any broker starts
+			if err != nil {
+				return err
+			}
 			log, err := logs.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -79,7 +83,7 @@ Ctrl-C stops softly: in-flight records are finished and committed first.`,
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "sluice: pipeline %s up: %s on %s; Ctrl-C to stop\n",
 				p.Name, plural(len(p.Stages), "stage"), where)
-			err = runStagesWith(ctx, p, p.Stages, brokers, log, metricsOptions(cmd, metricsAddr))
+			err = runStagesCodecs(ctx, p, codecs, p.Stages, brokers, log, metricsOptions(cmd, metricsAddr))
 			if err == nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "sluice: pipeline %s stopped\n", p.Name)
 			}
