@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/internal/testbroker"
+	"github.com/sluicehq/sluice/stream/codec"
 )
 
 // testNode is the path of the compiled stream/internal/testnode.
@@ -51,6 +52,9 @@ type harness struct {
 	// Topic and group names, unique per test so that tests can share a
 	// real broker.
 	in, out, alerts, dlq, group string
+	// codecs are the topics' codecs the stages get (typed_test.go); nil:
+	// every topic raw.
+	codecs *codec.Set
 }
 
 func newHarness(t *testing.T, inPartitions int32) *harness {
@@ -112,7 +116,7 @@ type running struct {
 
 func (h *harness) start(st config.Stage) *running {
 	h.t.Helper()
-	s, err := New(Options{Stage: st, Pipeline: "test", Brokers: h.addrs, Logger: h.log})
+	s, err := New(Options{Stage: st, Pipeline: "test", Brokers: h.addrs, Logger: h.log, Codecs: h.codecs})
 	if err != nil {
 		h.t.Fatal(err)
 	}
