@@ -39,7 +39,8 @@
 //     values are rounded to 4 decimal places, so 75.2 °F is 24, not
 //     24.000000000000004. Any other unit passes through unchanged ("%",
 //     "hPa"). The metric "temperature" requires a temperature unit; other
-//     metrics may have no unit.
+//     metrics may have no unit. A unit of null is no unit (an Avro topic
+//     hands nodes an optional field the writer left out as null).
 //   - Physically impossible values are refused: a temperature (any value
 //     in a temperature unit) below -273.15 °C after conversion, a humidity
 //     in "%" outside 0..100, a negative pressure.
@@ -50,7 +51,8 @@
 //     a Unix time as a JSON number or a string of digits, in seconds (which
 //     may have decimals), or in milliseconds when above 1e11. Fractions
 //     finer than a millisecond are truncated (rounded for decimal Unix
-//     seconds). An event without ts takes the Kafka record's timestamp.
+//     seconds). An event without ts (or with ts null) takes the Kafka
+//     record's timestamp.
 //
 // # Errors
 //

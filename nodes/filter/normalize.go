@@ -59,6 +59,14 @@ type event struct {
 	sensorID, metric, value, unit, ts []byte
 }
 
+// absentIfNull is nil for a JSON null, else raw.
+func absentIfNull(raw []byte) []byte {
+	if string(raw) == "null" {
+		return nil
+	}
+	return raw
+}
+
 // extra is a member the node does not interpret: kept as is, compacted.
 type extra struct {
 	key []byte // decoded
@@ -76,6 +84,10 @@ func normalize(data []byte, recordMillis int64) (out []byte, idLen int, err erro
 	if err != nil {
 		return nil, 0, err
 	}
+	// The optional members given as null are absent: an Avro topic hands
+	// nodes an optional field the writer left out as null, and a JSON
+	// writer may say the same thing either way.
+	ev.unit, ev.ts = absentIfNull(ev.unit), absentIfNull(ev.ts)
 	out = make([]byte, 0, len(data)+64)
 
 	// sensor_id: trimmed, lower-case, [a-z0-9][a-z0-9._-]*, at most 128.
