@@ -114,3 +114,17 @@ kafka-status: ## is that Kafka running, on which port, with which pid
 
 kafka-logs: ## the last 100 lines of that Kafka's log
 	@./scripts/kafka.sh logs
+
+# A Schema Registry for wire: confluent topics (Apicurio Registry 2.6, its
+# Confluent-compatible API; Java 17 + Maven, fetched into
+# .cache/schema-registry/ once): scripts/schema-registry.sh. Its URL, for
+# schema_registry.url and SLUICE_TEST_SCHEMA_REGISTRY, is what
+# `scripts/schema-registry.sh url` prints. SCHEMA_REGISTRY_PORT=N picks
+# another port.
+.PHONY: registry-up registry-down
+
+registry-up: ## start a Schema Registry on 127.0.0.1:8081, no Docker (Java 17 + Maven; SCHEMA_REGISTRY_PORT=N for another port)
+	./scripts/schema-registry.sh up
+
+registry-down: ## stop that Schema Registry (it keeps schemas in memory: they are forgotten)
+	./scripts/schema-registry.sh down
