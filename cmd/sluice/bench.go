@@ -43,6 +43,12 @@ type benchFlags struct {
 	eos        bool
 	codecs     string // --codec: json, avro or both, comma-separated
 	schema     string // the Avro schema of the sensor events
+	// The five-stage sensor pipeline's end-to-end latency row
+	// (bench_latency.go): --latency, at latencyRate records/s for
+	// latencyDuration.
+	latency         bool
+	latencyRate     int
+	latencyDuration time.Duration
 }
 
 // benchNode is a passthrough node a stage row runs.
@@ -83,6 +89,19 @@ type benchRow struct {
 	MBPerSec      float64 `json:"mb_per_sec"`
 	Ratio         float64 `json:"ratio_to_ceiling"`
 	ValueBytes    float64 `json:"value_bytes"` // mean value size of the row's input topic
+	// P50Millis and P99Millis are per-record latencies where they mean
+	// something (the fixed-rate pipeline row): 0 elsewhere.
+	P50Millis float64 `json:"p50_ms,omitempty"`
+	P99Millis float64 `json:"p99_ms,omitempty"`
+	// PeakRSSMB is the stage process's peak resident memory (VmHWM);
+	// CPUSeconds its CPU time (user + system), NodeCPUSeconds its node
+	// co-processes'. 0: not measured.
+	PeakRSSMB      float64 `json:"peak_rss_mb,omitempty"`
+	CPUSeconds     float64 `json:"cpu_seconds,omitempty"`
+	NodeCPUSeconds float64 `json:"node_cpu_seconds,omitempty"`
+	// Aim is the issue's aim for the row's ratio, and whether this run
+	// met it: "≥ 0.7: met", "≥ 0.4: missed"; "" when there is none.
+	Aim string `json:"aim,omitempty"`
 }
 
 func newBenchCmd() *cobra.Command {
