@@ -8,8 +8,8 @@ import (
 )
 
 // tailDecoder turns record values into the JSON their topic's codec
-// decodes them to (tail --config): Avro becomes JSON, JSON stays JSON,
-// raw stays as it is.
+// decodes them to (tail and trace --config): Avro becomes JSON, JSON
+// stays JSON, raw stays as it is.
 type tailDecoder struct {
 	codecs *codec.Set
 	// failed counts the records whose value did not decode.

@@ -72,11 +72,22 @@ partition as it was when the scan started, or at the first record more than
 out of order may need a larger --within. When a stage has nothing for the
 record, trace says whether the stage's group has committed past it yet
 (processed, and the node produced nothing) or not (not processed yet).
---forward needs --config. Records are read read_committed, like a stage.`,
+--forward needs --config. Records are read read_committed, like a stage.
+
+--config FILE also decodes each value with its topic's format there, as
+tail --config does: an Avro topic's records (single-object or Confluent
+wire form, any of the topic's schema versions) are shown as JSON, a JSON
+topic's as they are, and a dead letter with the format of the topic it
+failed in (its sluice.source.topic header) when it can be. A value that
+does not decode is shown as stored, with the reason: on a line
+"! not decoded: ..." below the record's value, and "(not decoded: ...)"
+after it on the lines of the chain and of --forward. Without --config
+values are shown as stored: Avro is binary (base64).`,
 		Example: `  sluice trace alerts 0 12 --config config/examples/sensors.yaml
   sluice trace ingest.dlq/0/3                      # why did this line fail, and what was it?
   sluice trace events.raw 2 44 -c config/examples/sensors.yaml --forward
-  sluice trace events.raw/2/44 -c pipeline.yaml --forward --within 6h`,
+  sluice trace events.raw/2/44 -c pipeline.yaml --forward --within 6h
+  sluice trace alerts/0/12 -c config/examples/sensors-avro.yaml  # Avro values shown as JSON`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			_, _, _, err := parseTraceArgs(cmd, args)
 			return err
@@ -87,7 +98,7 @@ record, trace says whether the stage's group has committed past it yet
 		},
 	}
 	addConfigFlag(c, &o.cfgPath, false)
-	c.Flags().Lookup("config").Usage = "pipeline file (YAML): the stages --forward follows, and kafka.brokers"
+	c.Flags().Lookup("config").Usage = "pipeline file (YAML): the stages --forward follows, kafka.brokers, and the topics' formats (Avro values shown as JSON)"
 	addBrokersFlag(c, &o.brokers)
 	c.Flags().BoolVar(&o.forward, "forward", false, "follow the record downstream (needs --config) instead of back to its raw input")
 	c.Flags().DurationVar(&o.within, "within", time.Hour, "with --forward, how far past the record's event time to look for what it became")
@@ -160,13 +171,22 @@ func runTrace(cmd *cobra.Command, o *traceOpts, topic string, part int32, off in
 	defer cl.Close()
 	seeds, _ := config.ResolveBrokers(o.brokers, p)
 	t := &tracer{ctx: ctx, adm: kadm.NewClient(cl), seeds: seeds, opts: opts, cfgPath: o.cfgPath}
+	if p != nil {
+		// No Prepare, as for tail: a reader registers nothing.
+		codecs, err := loadCodecs(p)
+		if err != nil {
+			return err
+		}
+		t.dec = &tailDecoder{codecs: codecs}
+		t.undecoded = map[recordID]error{}
+	}
 
 	rec, err := t.fetch(topic, part, off)
 	if err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	writeTraceRecord(out, rec)
+	t.writeRecord(out, rec)
 	fmt.Fprintln(out)
 	if o.forward {
 		return t.forward(out, p, rec, o.within)
@@ -181,6 +201,29 @@ type tracer struct {
 	seeds   []string
 	opts    []kgo.Opt
 	cfgPath string
+	// dec decodes values with their topic's format (--config; nil: values
+	// as stored); undecoded holds why a record's value did not decode.
+	dec       *tailDecoder
+	undecoded map[recordID]error
+}
+
+// decode replaces r.Value with its decoded form (--config), once per
+// fetched record. A value that does not decode stays as stored, and why
+// is kept for the lines that show it: one bad value must not stop a trace.
+func (t *tracer) decode(r *kgo.Record) {
+	if err := t.dec.decode(r); err != nil {
+		t.undecoded[idOf(r)] = err
+	}
+}
+
+// excerpt is r's value for a chain line, followed by why it did not
+// decode, if it did not.
+func (t *tracer) excerpt(r *kgo.Record) string {
+	s := lineExcerpt(r.Value, traceExcerpt)
+	if err := t.undecoded[idOf(r)]; err != nil {
+		s += "  (not decoded: " + err.Error() + ")"
+	}
+	return s
 }
 
 // recordID is a record's address.
@@ -346,6 +389,7 @@ func (t *tracer) fetch(topic string, part int32, off int64) (*kgo.Record, error)
 			case r.Attrs.IsControl():
 				return nil, fmt.Errorf("%s is a transaction marker, not a record", id)
 			}
+			t.decode(r)
 			return r, nil
 		}
 	}
@@ -387,12 +431,16 @@ func fullBytes(b []byte) string {
 	return string(b)
 }
 
-// writeTraceRecord prints r in full.
-func writeTraceRecord(w io.Writer, r *kgo.Record) {
+// writeRecord prints r in full, with why its value did not decode, if it
+// did not.
+func (t *tracer) writeRecord(w io.Writer, r *kgo.Record) {
 	fmt.Fprintf(w, "%s\n", idOf(r))
 	fmt.Fprintf(w, "  time     %s\n", r.Timestamp.UTC().Format(tsLayout))
 	fmt.Fprintf(w, "  key      %s\n", fullBytes(r.Key))
 	fmt.Fprintf(w, "  value    %s\n", fullBytes(r.Value))
+	if err := t.undecoded[idOf(r)]; err != nil {
+		fmt.Fprintf(w, "           ! not decoded: %v\n", err)
+	}
 	for i, h := range r.Headers {
 		label := "         "
 		if i == 0 {
@@ -459,7 +507,7 @@ func (t *tracer) back(w io.Writer, rec *kgo.Record) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  STAGE\tRECORD\tTIME\tVALUE")
 	for _, r := range chain {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", wroteBy(r), idOf(r), r.Timestamp.UTC().Format(tsLayout), lineExcerpt(r.Value, traceExcerpt))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", wroteBy(r), idOf(r), r.Timestamp.UTC().Format(tsLayout), t.excerpt(r))
 	}
 	if missing != nil {
 		reason := "cannot be read"
@@ -494,7 +542,7 @@ func (t *tracer) back(w io.Writer, rec *kgo.Record) error {
 // forward prints what rec became downstream, stage by stage.
 func (t *tracer) forward(w io.Writer, p *config.Pipeline, rec *kgo.Record, within time.Duration) error {
 	fmt.Fprintf(w, "downstream, outputs up to %s after its event time:\n", shortDuration(within))
-	fmt.Fprintf(w, "  %s  %s\n", idOf(rec), lineExcerpt(rec.Value, traceExcerpt))
+	fmt.Fprintf(w, "  %s  %s\n", idOf(rec), t.excerpt(rec))
 	f := &forwarder{tracer: t, w: w, p: p, within: within, seen: map[recordID]bool{idOf(rec): true}}
 	f.from(rec, 1)
 	return f.err
@@ -565,7 +613,8 @@ func (f *forwarder) from(rec *kgo.Record, depth int) {
 			continue
 		}
 		for _, r := range found {
-			line := fmt.Sprintf("%s%s -> %s  %s  %s", indent, st.Name, idOf(r), r.Timestamp.UTC().Format(tsLayout), lineExcerpt(r.Value, traceExcerpt))
+			f.decode(r)
+			line := fmt.Sprintf("%s%s -> %s  %s  %s", indent, st.Name, idOf(r), r.Timestamp.UTC().Format(tsLayout), f.excerpt(r))
 			if reason, dead := lastHeader(r, stream.HeaderError); dead {
 				line += "  (dlq: " + lineExcerpt([]byte(reason), traceExcerpt) + ")"
 			}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/sluicehq/sluice/config"
 	"github.com/sluicehq/sluice/internal/testbroker"
+	"github.com/sluicehq/sluice/stream"
+	"github.com/sluicehq/sluice/stream/codec"
 )
 
 // traceHop is one row of the lineage table trace prints.
@@ -401,4 +403,126 @@ func TestTraceSensorAlert(t *testing.T) {
 		}
 	}
 	t.Logf("trace --forward %s:\n%s", raw.record, stdout)
+}
+
+// TestTraceAvro: with --config trace shows an Avro topic's values as JSON
+// — the record in full, every hop of the chain back, and the lines of
+// --forward — and a dead letter's Avro bytes decoded with the format of
+// the topic it failed in; a value that does not decode is shown as stored
+// with the reason. Without --config the Avro value is shown as stored.
+func TestTraceAvro(t *testing.T) {
+	addr := startKafka(t)
+	path, n := writeTypedPipeline(t)
+	mustSluice(t, "", "topics", "create", "--config", path, "--brokers", addr)
+	waitTopics(t, addr, n.avro, n.json, n.dlq)
+	p, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codecs, err := codec.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	avroCodec := codecs.For(n.avro)
+	const event = `{"sensor_id":"s-1","metric":"temperature","value":21.5,"unit":"C","ts":"2024-05-01T12:00:00Z","site":"lab-2"}`
+	stored, err := avroCodec.Encode([]byte(event))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, derr := avroCodec.Decode([]byte("not avro"))
+	if derr == nil {
+		t.Fatal(`"not avro" decodes`)
+	}
+	lineage := func(src *kgo.Record, dead bool) []kgo.RecordHeader {
+		hs := []kgo.RecordHeader{
+			{Key: stream.HeaderStage, Value: []byte(n.stage)},
+			{Key: stream.HeaderSourceTopic, Value: []byte(src.Topic)},
+			{Key: stream.HeaderSourcePartition, Value: []byte(strconv.Itoa(int(src.Partition)))},
+			{Key: stream.HeaderSourceOffset, Value: []byte(strconv.FormatInt(src.Offset, 10))},
+		}
+		if dead {
+			hs = append(hs, kgo.RecordHeader{Key: stream.HeaderError, Value: []byte("value: too warm")})
+		}
+		return hs
+	}
+	// An Avro input and one that is not Avro (written without a codec);
+	// what the stage made of them: a JSON output of each, and a dead
+	// letter keeping the first input's Avro bytes.
+	good := &kgo.Record{Topic: n.avro, Key: []byte("s-1"), Value: stored}
+	bad := &kgo.Record{Topic: n.avro, Key: []byte("s-2"), Value: []byte("not avro")}
+	produceRecords(t, addr, nil, good)
+	produceRecords(t, addr, nil, bad)
+	const out = `{"sensor_id":"s-1","ok":true}`
+	outGood := &kgo.Record{Topic: n.json, Key: []byte("s-1"), Value: []byte(out), Headers: lineage(good, false)}
+	outBad := &kgo.Record{Topic: n.json, Key: []byte("s-2"), Value: []byte(`{"sensor_id":"s-2"}`), Headers: lineage(bad, false)}
+	dead := &kgo.Record{Topic: n.dlq, Key: []byte("s-1"), Value: stored, Headers: lineage(good, true)}
+	produceRecords(t, addr, nil, outGood)
+	produceRecords(t, addr, nil, outBad)
+	produceRecords(t, addr, nil, dead)
+	id := func(r *kgo.Record) string { return fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset) }
+	eventExcerpt := lineExcerpt([]byte(event), traceExcerpt)
+	notDecoded := "(not decoded: " + derr.Error() + ")"
+
+	// The Avro record in full: its JSON.
+	stdout, _ := mustSluice(t, "", "trace", id(good), "-c", path, "--brokers", addr)
+	if !strings.Contains(stdout, "\n  value    "+event+"\n") || strings.Contains(stdout, "not decoded") {
+		t.Errorf("trace %s does not show the value as JSON:\n%s", id(good), stdout)
+	}
+	// Without --config: the bytes as stored (Avro is not UTF-8: base64).
+	stdout, _ = mustSluice(t, "", "trace", id(good), "--brokers", addr)
+	if !strings.Contains(stdout, "\n  value    base64:") {
+		t.Errorf("trace %s without --config does not show the value as stored:\n%s", id(good), stdout)
+	}
+
+	// An output back to its Avro input: the chain shows the input's JSON.
+	stdout, _ = mustSluice(t, "", "trace", id(outGood), "-c", path, "--brokers", addr)
+	hops := traceChain(t, stdout)
+	if len(hops) != 2 || hops[0].record != id(outGood) || hops[0].value != out || hops[1].stage != "-" || hops[1].record != id(good) || hops[1].value != eventExcerpt {
+		t.Errorf("chain %+v, want %s then %s %q\n%s", hops, id(outGood), id(good), eventExcerpt, stdout)
+	}
+
+	// A dead letter keeps the Avro bytes: decoded with its source topic's
+	// format, no error.
+	stdout, _ = mustSluice(t, "", "trace", id(dead), "-c", path, "--brokers", addr)
+	if !strings.Contains(stdout, "\n  value    "+event+"\n  headers  ") || strings.Contains(stdout, "not decoded") {
+		t.Errorf("trace %s does not show the dead letter's value as JSON:\n%s", id(dead), stdout)
+	}
+	hops = traceChain(t, stdout)
+	if len(hops) != 2 || hops[0].stage != n.stage+" (dlq)" || hops[0].value != eventExcerpt || hops[1].value != eventExcerpt {
+		t.Errorf("dead letter chain %+v\n%s", hops, stdout)
+	}
+
+	// A value that does not decode: as stored, with the reason.
+	stdout, _ = mustSluice(t, "", "trace", id(bad), "-c", path, "--brokers", addr)
+	if want := "\n  value    not avro\n           ! not decoded: " + derr.Error() + "\n"; !strings.Contains(stdout, want) {
+		t.Errorf("trace %s lacks %q:\n%s", id(bad), want, stdout)
+	}
+	if hops = traceChain(t, stdout); len(hops) != 1 || hops[0].value != "not avro  "+notDecoded {
+		t.Errorf("chain %+v, want one hop %q\n%s", hops, "not avro  "+notDecoded, stdout)
+	}
+	stdout, _ = mustSluice(t, "", "trace", id(outBad), "-c", path, "--brokers", addr)
+	if hops = traceChain(t, stdout); len(hops) != 2 || hops[1].record != id(bad) || hops[1].value != "not avro  "+notDecoded {
+		t.Errorf("chain %+v, want %s %q last\n%s", hops, id(bad), "not avro  "+notDecoded, stdout)
+	}
+
+	// Forward: the input's JSON, then what it became, decoded.
+	stdout, _ = mustSluice(t, "", "trace", id(good), "--forward", "-c", path, "--brokers", addr)
+	for _, want := range []string{
+		"\n  " + id(good) + "  " + eventExcerpt + "\n",
+		"\n    " + n.stage + " -> " + id(outGood) + "  ",
+		"  " + out + "\n",
+		"\n    " + n.stage + " -> " + id(dead) + "  ",
+		"  " + eventExcerpt + "  (dlq: value: too warm)\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("forward from %s lacks %q:\n%s", id(good), want, stdout)
+		}
+	}
+	stdout, _ = mustSluice(t, "", "trace", id(bad), "--forward", "-c", path, "--brokers", addr)
+	if want := "\n  " + id(bad) + "  not avro  " + notDecoded + "\n"; !strings.Contains(stdout, want) {
+		t.Errorf("forward from %s lacks %q:\n%s", id(bad), want, stdout)
+	}
+	if want := "\n    " + n.stage + " -> " + id(outBad) + "  "; !strings.Contains(stdout, want) {
+		t.Errorf("forward from %s lacks %q:\n%s", id(bad), want, stdout)
+	}
 }
