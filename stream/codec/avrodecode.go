@@ -472,8 +472,15 @@ func (r *avroReader) long() (int64, *walkErr) {
 	return v, nil
 }
 
+// int reads an Avro int (also an enum's symbol index and a union's branch
+// index): a varint of at most 5 bytes, as Java's BinaryDecoder and hamba
+// read it, whose value fits 32 bits.
 func (r *avroReader) int() (int64, *walkErr) {
+	start := r.i
 	v, err := r.long()
+	if err == nil && r.i-start > 5 {
+		return 0, failf(fmt.Sprintf("malformed int (a varint of %d bytes, longer than 5)", r.i-start))
+	}
 	if err == nil && (v < math.MinInt32 || v > math.MaxInt32) {
 		return 0, failf(fmt.Sprintf("malformed int (%d is out of the int range)", v))
 	}
@@ -654,7 +661,7 @@ func (n *decNode) decode(out []byte, r *avroReader) ([]byte, *walkErr) {
 	case opRecord:
 		return n.decodeRecord(out, r)
 	case opUnion:
-		i, werr := r.long()
+		i, werr := r.int()
 		if werr != nil {
 			return out, werr
 		}
