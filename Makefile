@@ -14,6 +14,10 @@ MODEL    := .cache/models/classify.joblib
 export CARGO_TARGET_DIR := $(CURDIR)/.cache/cargo-target
 CARGO    ?= cargo
 
+# The row counts of make bench: each row takes seconds, the whole run a few
+# minutes on a 2-core machine (docs/benchmarks.md).
+BENCH_ARGS ?= --records 2000000 --size-mb 1000 --few-records 100000
+
 .PHONY: help build go-build adapters rust python model nodes run run-avro run-filter test test-go test-adapters test-kafka test-race fuzz bench soak chaos webview-check clean
 
 help: ## list the targets
@@ -79,10 +83,9 @@ fuzz: ## fuzz the pipeline-file parser and the protocol frame decoder, 2m each (
 	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./stream/protocol -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 
-bench: build ## codec benchmarks, then ceiling vs filter stage, then typed topics (JSON, Avro) (BENCH_FLAGS="--brokers 127.0.0.1:9092" for Apache Kafka)
+bench: build ## Go micro-benchmarks, then one sluice bench with every row against the ceiling (docs/benchmarks.md; BENCH_FLAGS="--brokers 127.0.0.1:9092" for Apache Kafka)
 	$(GO) test ./stream/protocol ./stream/codec ./adapters/go -run '^$$' -bench . -benchmem
-	$(BIN)/sluice bench --adapters all $(BENCH_FLAGS)
-	$(BIN)/sluice bench --records 300000 --codec json,avro $(BENCH_FLAGS)
+	$(BIN)/sluice bench --all $(BENCH_ARGS) $(BENCH_FLAGS)
 
 soak: build ## backpressure soak: 5M-record backlog, slow node; fails if the stage's peak RSS exceeds 150 MB
 	./scripts/soak.sh

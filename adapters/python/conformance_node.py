@@ -4,6 +4,12 @@ Run from the repository root as
 ``.cache/venv/bin/python adapters/python/conformance_node.py``; it also runs
 with a plain ``python`` when the package is not installed, by putting
 ``src/`` on the path.
+
+With ``--batch`` the same answers come from a batch handler
+(``process_batch``): each record is answered as ``process`` would, a failed
+record by returning its exception. ``sluice bench`` runs it this way for
+its Python batch-handler row, so both Python rows do the same work per
+record and differ only in the handler API.
 """
 
 import os
@@ -40,5 +46,20 @@ def process(r):
     return passthrough
 
 
+def process_batch(records):
+    results = []
+    for r in records:
+        try:
+            results.append(process(r))
+        except Exception as e:  # this record fails, not the batch
+            results.append(e)
+    return results
+
+
 if __name__ == "__main__":
-    run(process, name="conformance", version="0.1.0")
+    if sys.argv[1:] == ["--batch"]:
+        run(process_batch=process_batch, name="conformance", version="0.1.0")
+    elif sys.argv[1:]:
+        sys.exit("usage: conformance_node.py [--batch]")
+    else:
+        run(process, name="conformance", version="0.1.0")

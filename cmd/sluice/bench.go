@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,8 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/config"
-	"github.com/sluicehq/sluice/stream"
-	"github.com/sluicehq/sluice/stream/codec"
 	"github.com/sluicehq/sluice/stream/embedded"
 )
 
@@ -49,36 +42,25 @@ type benchFlags struct {
 	latency         bool
 	latencyRate     int
 	latencyDuration time.Duration
+	// all selects every row (make bench).
+	all bool
+	// windowOfOne adds the Go stage one record at a time, on fewRecords
+	// records (also the Shell row's count).
+	windowOfOne bool
+	fewRecords  int
+	// sizes adds a ceiling and a Go stage row per record size; each
+	// carries sizeMB megabytes of values (at most records records).
+	sizes  string
+	sizeMB int
+	// profileRow picks the stage row --cpuprofile profiles: the first
+	// whose name contains it ("": the first stage row).
+	profileRow string
+	// ceilingRuns is how many times each ceiling runs (the median counts).
+	ceilingRuns int
+	// keep keeps the generated pipeline files and the stage processes'
+	// logs (--keep), to rerun or inspect a row.
+	keep bool
 }
-
-// benchNode is a passthrough node a stage row runs.
-type benchNode struct {
-	row     string
-	command string
-	args    []string
-	env     map[string]string
-	batch   int // batch.max_records for this row (0: the default)
-	// exactlyOnce runs the row's stage with delivery: exactly-once.
-	exactlyOnce bool
-	// format, when set (json or avro), declares the row's input and
-	// output topics in that format: the stage decodes and checks or
-	// encodes every value (--codec).
-	format string
-}
-
-// adapterBenchNodes are the conformance nodes of each language adapter
-// (docs/conformance.md), which pass ordinary records through unchanged.
-var adapterBenchNodes = map[string]benchNode{
-	"go":     {"stage: Go adapter (conformance node)", "bin/conformance/go", nil, nil, 0, false, ""},
-	"rust":   {"stage: Rust adapter (conformance node)", ".cache/cargo-target/release/conformance-node", nil, nil, 0, false, ""},
-	"python": {"stage: Python adapter (conformance node)", ".cache/venv/bin/python", []string{"adapters/python/conformance_node.py"}, nil, 0, false, ""},
-	"node":   {"stage: Node.js adapter (conformance node)", "node", []string{"adapters/node/conformance-node.js"}, nil, 0, false, ""},
-	// Files mode pays a few processes per batch (jq, tar, ...): such nodes
-	// are run with large batches, as a pipeline file would.
-	"shell": {"stage: Shell adapter, files mode, batches of 10000 (conformance node)", "bash", []string{"adapters/shell/conformance-node.sh"}, nil, 10000, false, ""},
-}
-
-var adapterOrder = []string{"go", "rust", "python", "node", "shell"}
 
 // benchRow is one line of the result table.
 type benchRow struct {
@@ -104,20 +86,46 @@ type benchRow struct {
 	Aim string `json:"aim,omitempty"`
 }
 
+// defaultSizes are the record sizes of --all.
+const defaultSizes = "100,1024,16384"
+
 func newBenchCmd() *cobra.Command {
 	var f benchFlags
 	c := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure a stage against the Kafka ceiling, in one run",
+		Short: "Measure stages against the Kafka ceiling, in one run",
 		Long: `Measure, in one run against the same broker, the ceiling — a plain franz-go
 consumer-group loop that consumes and produces with the stage's client
-settings — and a stage running a passthrough Go node (bin/nodes/filter with
-SLUICE_FILTER_PASSTHROUGH=1), and print records/s and the ratio to the
-ceiling. The ratio is what to compare across machines: both rows share the
-machine's noise.
+settings — and stages running passthrough nodes, and print each row's
+records/s, MB/s and ratio to the ceiling. The ratio is what to compare
+across machines: all rows share the machine's noise.
+
+Each stage row runs the stage as its own process, as it is deployed:
+'sluice run' on a generated pipeline file (this binary; the node paths are
+relative to the repository root, so run bench from there after 'make
+build'). The table gives that process's peak RSS (VmHWM) and CPU seconds
+and its nodes' CPU seconds, read from /proc ("-" where there is no /proc).
+
+Rows, beyond the ceiling and the Go passthrough stage (bin/nodes/filter
+with SLUICE_FILTER_PASSTHROUGH=1):
+  --adapters all       a row per language adapter's conformance node: Go,
+                       Rust, Python (record and batch handler), Node.js,
+                       Shell (files mode, on --few-records records)
+  --window-of-one      the Go stage one record at a time (batch.max_records
+                       1, window.batches 1), on --few-records records
+  --exactly-once       the Go stage with delivery: exactly-once
+  --sizes 100,1024     a ceiling and a Go stage per record size, each with
+                       --size-mb MB of values
+  --latency            the five-stage sensor pipeline at a fixed rate:
+                       p50/p99 from events.raw to events.scored
+  --all                all of the above (make bench)
+The Aim column says whether a row met the aim set for it (200-byte records,
+embedded broker): Go and Rust >= 0.7 of the ceiling, Python and Node.js
+>= 0.4, the pipelined Go stage >= 20x the window-of-1 row.
 
 By default an in-memory embedded broker is started on a free port; pass
---brokers to measure against a real cluster (topics bench.* are created).
+--brokers to measure against a real cluster (topics bench.* are created and
+deleted).
 
 --codec avro measures typed topics: the records become sensor events
 (JSON objects of --schema's fields, about 110 bytes; --size is ignored)
@@ -128,11 +136,21 @@ the row with both topics "format: json" (every value checked to be JSON);
 --codec json,avro adds both. The rows without a codec carry the same
 events as JSON, so the ratios compare like with like.`,
 		Example: `  sluice bench
-  sluice bench --records 2000000 --size 1024
+  sluice bench --all                      # every row, as make bench runs it
+  sluice bench --adapters python,python-batch --records 300000
   sluice bench --records 300000 --codec json,avro
   sluice bench --brokers 127.0.0.1:9092 --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.all {
+				if !cmd.Flags().Changed("adapters") {
+					f.adapters = "all"
+				}
+				if !cmd.Flags().Changed("sizes") {
+					f.sizes = defaultSizes
+				}
+				f.windowOfOne, f.eos, f.latency = true, true, true
+			}
 			return runBench(cmd.Context(), cmd.OutOrStdout(), f)
 		},
 	}
@@ -146,22 +164,45 @@ events as JSON, so the ratios compare like with like.`,
 	c.Flags().IntVar(&f.window, "window", 0, "the stage's window.records (0: the default)")
 	c.Flags().IntVar(&f.depth, "window-batches", 0, "the stage's window.batches, batches in flight per node (0: the default)")
 	c.Flags().IntVar(&f.batch, "batch", 0, "the stage's batch.max_records (0: the default)")
-	c.Flags().StringVar(&f.adapters, "adapters", "", "also a passthrough row per language adapter: all, or a list such as go,rust,python,node,shell (run make build first)")
+	c.Flags().StringVar(&f.adapters, "adapters", "", "also a passthrough row per language adapter: all, or a list such as go,rust,python,python-batch,node,shell (run make build first)")
 	c.Flags().BoolVar(&f.eos, "exactly-once", false, "also the Go passthrough stage with delivery: exactly-once (transactions), to compare with at-least-once")
+	c.Flags().BoolVar(&f.windowOfOne, "window-of-one", false, "also the Go passthrough stage one record at a time (batch.max_records 1, window.batches 1), to show what pipelining buys")
+	c.Flags().IntVar(&f.fewRecords, "few-records", 20_000, "records of the slow rows: the window of 1 and Shell files mode")
+	c.Flags().StringVar(&f.sizes, "sizes", "", "also a ceiling and a Go passthrough row per record size in bytes, e.g. 100,1024,16384")
+	c.Flags().IntVar(&f.sizeMB, "size-mb", 300, "with --sizes: megabytes of values per size (records = this / size, at most --records)")
+	c.Flags().BoolVar(&f.all, "all", false, "every row: --adapters all --window-of-one --exactly-once --sizes "+defaultSizes+" --latency")
 	c.Flags().StringVar(&f.codecs, "codec", "", "also the passthrough stage with typed topics: avro, json, or json,avro (the records become sensor events)")
 	c.Flags().StringVar(&f.schema, "schema", "testdata/schemas/sensor_event.avsc", "with --codec avro: the Avro schema of the sensor events")
-	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the stage row (the sluice side) to this file")
+	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of one stage row's stage process (sluice side) to this file")
+	c.Flags().StringVar(&f.profileRow, "profile-row", "", "with --cpuprofile: profile the first stage row whose name contains this (default: the first stage row)")
+	c.Flags().IntVar(&f.ceilingRuns, "ceiling-runs", 3, "runs of each ceiling; its row is the median run")
+	c.Flags().BoolVar(&f.keep, "keep", false, "keep each stage row's generated pipeline file and its stage process's log (printed: where)")
+	addLatencyFlags(c, &f)
 	return c
 }
 
+// benchRun is one `sluice bench`: its shared setup and the rows so far.
+type benchRun struct {
+	*benchEnv
+	cl       *kgo.Client
+	rows     []benchRow
+	stages   int  // stage rows run, to number their topics
+	profiled bool // --cpuprofile done
+}
+
 func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
-	if f.records <= 0 || f.size <= 0 || f.partitions <= 0 {
-		return usageError{errors.New("--records, --size and --partitions must be positive")}
+	if f.records <= 0 || f.size <= 0 || f.partitions <= 0 || f.fewRecords <= 0 || f.sizeMB <= 0 || f.workers <= 0 || f.ceilingRuns <= 0 {
+		return usageError{errors.New("--records, --size, --partitions, --few-records, --size-mb, --workers and --ceiling-runs must be positive")}
 	}
 	if _, err := os.Stat(f.node); err != nil {
-		return fmt.Errorf("bench node %q: %w (run 'make build' first)", f.node, err)
+		return fmt.Errorf("bench node %q: %w (run 'make build' from the repository root first)", f.node, err)
 	}
-	if _, err := parseAdapters(f.adapters); err != nil {
+	adapters, err := parseAdapters(f.adapters)
+	if err != nil {
+		return err
+	}
+	sizes, err := parseSizes(f.sizes)
+	if err != nil {
 		return err
 	}
 	formats, err := parseBenchCodecs(f.codecs)
@@ -174,7 +215,17 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 			return err
 		}
 	}
-	brokers := []string{}
+	if f.cpuProfile != "" {
+		if f.cpuProfile, err = filepath.Abs(f.cpuProfile); err != nil {
+			return err
+		}
+	}
+	exe, err := sluiceExecutable()
+	if err != nil {
+		return fmt.Errorf("finding the sluice binary to run stages: %w", err)
+	}
+
+	var brokers []string
 	where := f.brokers
 	if f.brokers == "" {
 		b, err := embedded.Start("127.0.0.1:0", "")
@@ -192,326 +243,221 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 		return err
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	run := fmt.Sprintf("%d", time.Now().UnixNano())
-	in := "bench.in." + run
-	for _, t := range []struct {
-		name string
-		p    int
-	}{{in, f.partitions}, {"bench.ceiling." + run, f.partitions}, {"bench.dlq." + run, 1}} {
-		if _, err := adm.CreateTopic(ctx, int32(t.p), -1, nil, t.name); err != nil {
-			return fmt.Errorf("creating %s: %w", t.name, err)
-		}
+	dir, err := os.MkdirTemp("", "sluice-bench-")
+	if err != nil {
+		return err
 	}
-	jsonBytes := float64(f.size)
+	if f.keep {
+		fmt.Fprintf(os.Stderr, "bench: pipeline files and stage logs are kept in %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	r := &benchRun{benchEnv: &benchEnv{brokers: brokers, adm: kadm.NewClient(cl), run: fmt.Sprintf("%d", time.Now().UnixNano()),
+		dir: dir, sluice: exe, f: f}, cl: cl}
+	header := newBenchHeader(f, where)
+	// The aims are set for 200-byte records on the embedded broker.
+	aims := f.size == 200 && f.brokers == "" && events == nil
+
+	// The main rows: the ceiling, then each stage over the same records.
+	main := benchInput{topic: "bench.in." + r.run, records: f.records, size: float64(f.size)}
+	label := sizeLabel(f.size)
 	if events == nil {
-		fmt.Fprintf(os.Stderr, "bench: producing %d records of %d bytes to %s on %s\n", f.records, f.size, in, where)
-		if err := fillTopic(ctx, cl, in, f.records, f.size); err != nil {
+		if err := r.fill(ctx, main, nil); err != nil {
 			return err
 		}
 	} else {
-		jsonBytes = events.meanSize(events.json)
-		fmt.Fprintf(os.Stderr, "bench: producing %d sensor events (JSON, %.0f bytes on average) to %s on %s\n", f.records, jsonBytes, in, where)
-		if err := fillEvents(ctx, cl, in, f.records, events.json); err != nil {
+		main.size = events.meanSize(events.json)
+		label = "sensor events"
+		if err := r.fill(ctx, main, events.json); err != nil {
 			return err
 		}
 	}
-	inAvro := "bench.in.avro." + run
-	if slices.Contains(formats, config.FormatAvro) {
-		if _, err := adm.CreateTopic(ctx, int32(f.partitions), -1, nil, inAvro); err != nil {
-			return fmt.Errorf("creating %s: %w", inAvro, err)
-		}
-		fmt.Fprintf(os.Stderr, "bench: producing the same events in Avro (single-object, %.0f bytes on average) to %s\n", events.meanSize(events.avro), inAvro)
-		if err := fillEvents(ctx, cl, inAvro, f.records, events.avro); err != nil {
-			return err
-		}
-	}
-
-	fmt.Fprintln(os.Stderr, "bench: ceiling (franz-go consume -> produce loop)")
-	ceil, err := benchCeiling(ctx, brokers, in, "bench.ceiling."+run, f.records)
+	defer deleteTopics(r.adm, main.topic)
+	ceiling, err := r.ceiling(ctx, "ceiling: franz-go consume→produce, "+label, main)
 	if err != nil {
 		return err
 	}
-	nodes := []benchNode{{fmt.Sprintf("stage: Go passthrough node (filter, %d worker)", f.workers), f.node, nil,
-		map[string]string{"SLUICE_FILTER_PASSTHROUGH": "1"}, 0, false, ""}}
-	extra, err := parseAdapters(f.adapters)
-	if err != nil {
-		return err
+	workers := ""
+	if f.workers > 1 {
+		workers = fmt.Sprintf(", %d workers", f.workers)
+	}
+	goNode := benchNode{row: "Go passthrough (filter node)" + workers, command: f.node,
+		env: map[string]string{"SLUICE_FILTER_PASSTHROUGH": "1"}, aim: 0.7}
+	nodes := []benchNode{goNode}
+	for _, a := range adapters {
+		a.row += workers
+		nodes = append(nodes, a)
+	}
+	if f.windowOfOne {
+		one := goNode
+		one.row, one.windowOfOne, one.few, one.aim = "Go passthrough (filter node), window of 1: one record at a time"+workers, true, true, 0
+		nodes = append(nodes, one)
 	}
 	if f.eos {
-		eos := nodes[0]
-		eos.row = fmt.Sprintf("stage: Go passthrough node (filter, %d worker), exactly-once", f.workers)
-		eos.exactlyOnce = true
+		eos := goNode
+		eos.row, eos.exactlyOnce, eos.aim = "Go passthrough (filter node), exactly-once"+workers, true, 0
 		nodes = append(nodes, eos)
 	}
 	for _, format := range formats {
-		typed := nodes[0]
-		typed.row = fmt.Sprintf("stage: Go passthrough node (filter, %d worker), %s topics", f.workers, benchFormatName[format])
-		typed.format = format
+		typed := goNode
+		typed.row, typed.format, typed.aim = fmt.Sprintf("Go passthrough (filter node), %s topics%s", benchFormatName[format], workers), format, 0
 		nodes = append(nodes, typed)
 	}
-	nodes = append(nodes, extra...)
-	rows := []benchRow{makeRow("ceiling: franz-go consume→produce", f, ceil, ceil, jsonBytes)}
-	for i, n := range nodes {
-		fmt.Fprintf(os.Stderr, "bench: %s\n", n.row)
-		out := fmt.Sprintf("bench.stage%d.%s", i, run)
-		if _, err := adm.CreateTopic(ctx, int32(f.partitions), -1, nil, out); err != nil {
-			return fmt.Errorf("creating %s: %w", out, err)
-		}
-		input, size := in, jsonBytes
-		var codecs *codec.Set
-		if n.format != "" {
-			if n.format == config.FormatAvro {
-				input, size = inAvro, events.meanSize(events.avro)
+
+	var few, avro *benchInput
+	var pipelined float64 // the Go stage's records/s, for the aims of the window of 1 and exactly-once
+	for _, n := range nodes {
+		in := main
+		switch {
+		case n.few:
+			if few == nil {
+				few = &benchInput{topic: "bench.in.few." + r.run, records: min(f.fewRecords, f.records), size: main.size}
+				var vals [][]byte
+				if events != nil {
+					vals = events.json
+				}
+				if err := r.fill(ctx, *few, vals); err != nil {
+					return err
+				}
+				defer deleteTopics(r.adm, few.topic)
 			}
-			if codecs, err = benchCodecs(n.format, f.schema, input, out); err != nil {
-				return err
+			in = *few
+		case n.format == config.FormatAvro:
+			if avro == nil {
+				avro = &benchInput{topic: "bench.in.avro." + r.run, records: f.records, size: events.meanSize(events.avro)}
+				if err := r.fill(ctx, *avro, events.avro); err != nil {
+					return err
+				}
+				defer deleteTopics(r.adm, avro.topic)
 			}
+			in = *avro
 		}
-		secs, err := benchStage(ctx, brokers, input, out, "bench.dlq."+run, n, f, i == 0, codecs)
+		row, err := r.stage(ctx, n, in, ceiling)
 		if err != nil {
-			return fmt.Errorf("%s: %w", n.row, err)
+			return err
 		}
-		rows = append(rows, makeRow(n.row, f, secs, ceil, size))
+		switch {
+		case !aims:
+		case n.aim > 0:
+			row.Aim = aimText(n.aim, row.Ratio)
+		case n.windowOfOne && pipelined > 0:
+			row.Aim = pipelinedAim(pipelined, row.RecordsPerSec)
+		case n.exactlyOnce && pipelined > 0:
+			row.Aim = exactlyOnceAim(pipelined, row.RecordsPerSec)
+		}
+		if n.row == goNode.row {
+			pipelined = row.RecordsPerSec
+		}
+		r.rows = append(r.rows, row)
 	}
+
+	// Per record size: its own ceiling and the Go stage, on a byte budget.
+	for _, size := range sizes {
+		in := benchInput{topic: fmt.Sprintf("bench.in.s%d.%s", size, r.run), records: sizeRecords(f, size), size: float64(size)}
+		if err := r.fill(ctx, in, nil); err != nil {
+			return err
+		}
+		n := goNode
+		n.row = "Go passthrough (filter node), " + sizeLabel(size) + workers
+		ceil, err := r.ceiling(ctx, "ceiling, "+sizeLabel(size), in)
+		var row benchRow
+		if err == nil {
+			row, err = r.stage(ctx, n, in, ceil)
+		}
+		deleteTopics(r.adm, in.topic) // kfake would keep it in memory
+		if err != nil {
+			return err
+		}
+		r.rows = append(r.rows, row)
+	}
+
+	if f.latency {
+		fmt.Fprintln(os.Stderr, "bench: end-to-end latency of the sensor pipeline")
+		row, err := benchLatency(ctx, brokers, f)
+		if err != nil {
+			return err
+		}
+		r.rows = append(r.rows, row)
+	}
+
 	if f.asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"records": f.records, "size": f.size, "partitions": f.partitions, "broker": where,
-			"cpus": runtime.NumCPU(), "rows": rows})
+		return writeBenchJSON(out, header, r.rows)
 	}
-	if events == nil {
-		fmt.Fprintf(out, "%d records of %d bytes, %d partitions, %s, %d CPUs\n\n", f.records, f.size, f.partitions, where, runtime.NumCPU())
-	} else {
-		fmt.Fprintf(out, "%d sensor events (JSON %.0f bytes, Avro single-object %.0f bytes on average), %d partitions, %s, %d CPUs; MB/s of the row's input values\n\n",
-			f.records, jsonBytes, events.meanSize(events.avro), f.partitions, where, runtime.NumCPU())
-	}
-	fmt.Fprintln(out, "| row | records/s | MB/s | seconds | ratio to ceiling |")
-	fmt.Fprintln(out, "|---|---:|---:|---:|---:|")
-	for _, r := range rows {
-		fmt.Fprintf(out, "| %s | %.0f | %.1f | %.2f | %.2f |\n", r.Name, r.RecordsPerSec, r.MBPerSec, r.Seconds, r.Ratio)
-	}
+	writeBenchTable(out, header, r.rows)
 	return nil
 }
 
-func makeRow(name string, f benchFlags, secs, ceiling, valueBytes float64) benchRow {
-	rps := float64(f.records) / secs
-	return benchRow{Name: name, Records: f.records, Seconds: secs, RecordsPerSec: rps,
-		MBPerSec: rps * valueBytes / 1e6, Ratio: ceiling / secs, ValueBytes: valueBytes}
+// fill creates in's topic and produces its records: vals in turn, or
+// values of in.size bytes when vals is nil.
+func (r *benchRun) fill(ctx context.Context, in benchInput, vals [][]byte) error {
+	if err := benchCreateTopic(ctx, r.adm, in.topic, r.f.partitions); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: producing %s records of %.0f bytes to %s\n", thousands(float64(in.records)), in.size, in.topic)
+	if vals != nil {
+		return fillEvents(ctx, r.cl, in.topic, in.records, vals)
+	}
+	return fillTopic(ctx, r.cl, in.topic, in.records, int(in.size))
 }
 
-// fillTopic produces n records of size bytes, keyed over 1000 keys.
-func fillTopic(ctx context.Context, cl *kgo.Client, topic string, n, size int) error {
-	val := make([]byte, size)
-	for i := range val {
-		val[i] = 'a' + byte(i%26)
+// ceiling measures the ceiling over in f.ceilingRuns times and adds a row
+// with the median run; it returns that run's records/s, the reference of
+// the rows over the same size. The ceiling's runs are the shortest of all
+// rows and every ratio divides by them: one run caught by a burst of
+// other work on the machine would skew the whole table.
+func (r *benchRun) ceiling(ctx context.Context, name string, in benchInput) (float64, error) {
+	if r.f.ceilingRuns > 1 {
+		name += fmt.Sprintf(" (median of %d)", r.f.ceilingRuns)
 	}
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		cl.Produce(ctx, &kgo.Record{Topic: topic, Key: fmt.Appendf(nil, "sensor-%03d", i%1000), Value: val}, func(_ *kgo.Record, err error) {
-			if err != nil {
-				firstErr.CompareAndSwap(nil, err)
-			}
-			wg.Done()
-		})
-	}
-	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil {
-		return fmt.Errorf("filling %s: %w", topic, err)
-	}
-	return nil
-}
-
-// benchCeiling is the plain loop a stage competes with: a consumer group
-// polling, producing each record (idempotent, acks=all, same linger), and
-// committing. It returns the seconds until every output was acknowledged.
-func benchCeiling(ctx context.Context, brokers []string, in, out string, n int) (float64, error) {
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(brokers...),
-		kgo.ConsumerGroup("bench-ceiling-"+out),
-		kgo.ConsumeTopics(in),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerLinger(5*time.Millisecond),
-		kgo.MaxBufferedRecords(20000),
-	)
-	if err != nil {
-		return 0, err
-	}
-	defer cl.Close()
-	start := time.Now()
-	var acked atomic.Int64
-	var firstErr atomic.Value
-	done := make(chan struct{})
-	consumed := 0
-	for consumed < n {
-		fs := cl.PollRecords(ctx, 10000)
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			consumed++
-			cl.Produce(ctx, &kgo.Record{Topic: out, Key: r.Key, Value: r.Value, Headers: r.Headers}, func(_ *kgo.Record, err error) {
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-				}
-				if acked.Add(1) == int64(n) {
-					close(done)
-				}
-			})
-		})
-		cl.CommitUncommittedOffsets(ctx)
-	}
-	<-done
-	if err, _ := firstErr.Load().(error); err != nil {
-		return 0, err
-	}
-	return time.Since(start).Seconds(), nil
-}
-
-// benchStage runs the stage runtime with the passthrough node until every
-// output is acknowledged and returns the seconds it took.
-func benchStage(ctx context.Context, brokers []string, in, out, dlq string, n benchNode, f benchFlags, profile bool, codecs *codec.Set) (float64, error) {
-	st := config.DefaultStage("bench", "passthrough")
-	st.Input, st.DLQ, st.Group = in, dlq, "bench-stage-"+out
-	st.Outputs = map[string]string{"default": out}
-	st.Node.Command = n.command
-	if strings.Contains(n.command, "/") {
-		st.Node.Command, _ = filepath.Abs(n.command)
-	}
-	st.Node.Args = n.args
-	st.Node.Env = n.env
-	st.Workers = f.workers
-	if n.exactlyOnce {
-		st.Delivery = config.DeliveryExactlyOnce
-	}
-	if f.window > 0 {
-		st.Window.Records = f.window
-	}
-	if f.depth > 0 {
-		st.Window.Batches = f.depth
-	}
-	if f.batch > 0 {
-		st.Batch.MaxRecords = f.batch
-		st.Window.Records = max(st.Window.Records, f.batch)
-	}
-	if n.batch > 0 {
-		st.Batch.MaxRecords = n.batch
-		st.Batch.MaxBytes = max(st.Batch.MaxBytes, int64(n.batch)*int64(f.size+512))
-		st.Window.Records = max(st.Window.Records, 4*n.batch)
-		st.MaxFrame = max(st.MaxFrame, st.Batch.MaxBytes)
-	}
-	s, err := stream.New(stream.Options{Stage: st, Pipeline: "bench", Brokers: brokers, Codecs: codecs})
-	if err != nil {
-		return 0, err
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if f.cpuProfile != "" && profile {
-		pf, err := os.Create(f.cpuProfile)
-		if err != nil {
+	fmt.Fprintf(os.Stderr, "bench: %s\n", name)
+	var runs []float64
+	for i := range r.f.ceilingRuns {
+		out := fmt.Sprintf("bench.ceiling%d.%s", i, in.topic)
+		if err := benchCreateTopic(ctx, r.adm, out, r.f.partitions); err != nil {
 			return 0, err
 		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return 0, err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	start := time.Now()
-	errc := make(chan error, 1)
-	go func() { errc <- s.Run(sctx) }()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		return 0, err
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	for {
-		select {
-		case err := <-errc:
-			if err == nil {
-				err = errors.New("stage stopped early")
-			}
-			return 0, err
-		case <-time.After(20 * time.Millisecond):
-		}
-		if n.format != "" {
-			// A value the codecs refuse goes to the DLQ, and the row
-			// would wait for its outputs forever.
-			if err := benchDLQEmpty(ctx, adm, brokers, dlq); err != nil {
-				return 0, err
-			}
-		}
-		done, err := benchStageDone(ctx, adm, st, n.exactlyOnce, f.records)
+		secs, err := benchCeiling(ctx, r.brokers, in.topic, out, in.records)
+		deleteTopics(r.adm, out)
 		if err != nil {
-			continue
+			return 0, fmt.Errorf("%s: %w", name, err)
 		}
-		if done {
-			secs := time.Since(start).Seconds()
-			cancel()
-			if err := <-errc; err != nil {
-				return 0, err
-			}
-			return secs, nil
-		}
+		runs = append(runs, secs)
 	}
+	slices.Sort(runs)
+	secs := runs[len(runs)/2]
+	rps := float64(in.records) / secs
+	r.rows = append(r.rows, benchRow{Name: name, Records: in.records, Seconds: secs, RecordsPerSec: rps,
+		MBPerSec: rps * in.size / 1e6, Ratio: 1, ValueBytes: in.size})
+	fmt.Fprintf(os.Stderr, "bench:   %s records/s (runs: %s)\n", thousands(rps), ceilingRuns(in.records, runs))
+	return rps, nil
 }
 
-// benchStageDone reports whether the stage's row is complete: every output
-// written (at-least-once), or every input offset committed (exactly-once:
-// the outputs commit in the same transactions, and transaction markers
-// take offsets of the output topic, so its end offsets would overcount).
-func benchStageDone(ctx context.Context, adm *kadm.Client, st config.Stage, exactlyOnce bool, records int) (bool, error) {
-	if !exactlyOnce {
-		ends, err := adm.ListEndOffsets(ctx, st.Outputs["default"])
-		if err != nil {
-			return false, err
-		}
-		var total int64
-		ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
-		return total >= int64(records), nil
+// ceilingRuns lists the records/s of a ceiling's runs, fastest first.
+func ceilingRuns(records int, secs []float64) string {
+	var parts []string
+	for _, s := range secs {
+		parts = append(parts, thousands(float64(records)/s))
 	}
-	offs, err := adm.FetchOffsets(ctx, st.Group)
-	if err != nil {
-		return false, err
-	}
-	var total int64
-	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == st.Input {
-			total += o.At
-		}
-	})
-	return total >= int64(records), nil
+	return strings.Join(parts, ", ")
 }
 
-// parseAdapters turns --adapters into the nodes to measure, checking each
-// is built.
-func parseAdapters(list string) ([]benchNode, error) {
-	if list == "" {
-		return nil, nil
+// stage measures the stage row of n over in; ceiling is the records/s of
+// the ceiling over the same record size.
+func (r *benchRun) stage(ctx context.Context, n benchNode, in benchInput, ceiling float64) (benchRow, error) {
+	fmt.Fprintf(os.Stderr, "bench: %s\n", n.row)
+	profile := ""
+	if r.f.cpuProfile != "" && !r.profiled && strings.Contains(n.row, r.f.profileRow) {
+		profile, r.profiled = r.f.cpuProfile, true
 	}
-	names := strings.Split(list, ",")
-	if list == "all" {
-		names = adapterOrder
+	r.stages++
+	res, err := benchStage(ctx, r.benchEnv, in, n, r.stages, profile)
+	if err != nil {
+		return benchRow{}, fmt.Errorf("%s: %w", n.row, err)
 	}
-	var out []benchNode
-	for _, name := range names {
-		n, ok := adapterBenchNodes[strings.TrimSpace(name)]
-		if !ok {
-			return nil, usageError{fmt.Errorf("--adapters: unknown adapter %q (want all, or some of %s)", name, strings.Join(adapterOrder, ","))}
-		}
-		probe := n.command
-		if len(n.args) > 0 {
-			probe = n.args[0]
-		}
-		if _, err := os.Stat(probe); err != nil && strings.Contains(probe, "/") {
-			return nil, fmt.Errorf("--adapters %s: %s not found (run 'make build' first)", name, probe)
-		}
-		out = append(out, n)
-	}
-	return out, nil
+	rps := float64(in.records) / res.secs
+	row := benchRow{Name: n.row, Records: in.records, Seconds: res.secs, RecordsPerSec: rps,
+		MBPerSec: rps * in.size / 1e6, Ratio: rps / ceiling, ValueBytes: in.size,
+		PeakRSSMB: res.usage.PeakRSSMB, CPUSeconds: res.usage.CPUSeconds, NodeCPUSeconds: res.usage.NodeCPUSeconds}
+	fmt.Fprintf(os.Stderr, "bench:   %s records/s, %.2f of the ceiling\n", thousands(rps), row.Ratio)
+	return row, nil
 }

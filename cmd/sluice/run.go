@@ -14,6 +14,7 @@ func newRunCmd() *cobra.Command {
 	var (
 		cfgPath, brokersFlag, stage string
 		metricsAddr, instanceID     string
+		cpuProfile                  string
 		logs                        logFlags
 	)
 	c := &cobra.Command{
@@ -63,6 +64,11 @@ probes) and a web view are served on --metrics-addr (default
 				st.Name, p.Name, strings.Join(brokers, ","), source)
 			opts := metricsOptions(cmd, metricsAddr)
 			opts.InstanceID = instanceID
+			stopProfile, err := startCPUProfile(cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			return runStagesCodecs(cmd.Context(), p, codecs, []config.Stage{*st}, brokers, log, opts)
 		},
 	}
@@ -72,5 +78,6 @@ probes) and a web view are served on --metrics-addr (default
 	addMetricsAddrFlag(c, &metricsAddr)
 	c.Flags().StringVar(&instanceID, "instance-id", "", "exactly-once stages: a stable name for this instance (e.g. the pod name of a StatefulSet); a restarted instance with the same id aborts its predecessor's open transaction at once instead of after transaction.timeout. Never give two running instances the same id. Default: random per start")
 	logs.add(c)
+	addCPUProfileFlag(c, &cpuProfile)
 	return c
 }
