@@ -16,7 +16,7 @@ CARGO    ?= cargo
 
 # The row counts of make bench: each row takes seconds, the whole run a few
 # minutes on a 2-core machine (docs/benchmarks.md).
-BENCH_ARGS ?= --records 2000000 --size-mb 1000 --few-records 100000
+BENCH_ARGS ?= --records 4000000 --size-mb 1000 --few-records 100000
 
 .PHONY: help build go-build adapters rust python model nodes run run-avro run-filter test test-go test-adapters test-kafka test-race fuzz bench soak chaos webview-check clean
 

@@ -380,6 +380,7 @@ func runBench(ctx context.Context, out io.Writer, f benchFlags) error {
 		r.rows = append(r.rows, row)
 	}
 
+	header.LoadEnd = loadAverage()
 	if f.asJSON {
 		return writeBenchJSON(out, header, r.rows)
 	}

@@ -27,6 +27,10 @@ type benchHeader struct {
 	Records    int     `json:"records"`
 	Size       int     `json:"size"`
 	Workers    int     `json:"workers"`
+	// LoadStart and LoadEnd are the 1-minute load averages when the run
+	// started and ended: other work on the machine moves every figure.
+	LoadStart float64 `json:"load_average_start,omitempty"`
+	LoadEnd   float64 `json:"load_average_end,omitempty"`
 }
 
 // newBenchHeader describes this machine and run.
@@ -44,7 +48,19 @@ func newBenchHeader(f benchFlags, broker string) benchHeader {
 		Records:    f.records,
 		Size:       f.size,
 		Workers:    f.workers,
+		LoadStart:  loadAverage(),
 	}
+}
+
+// loadAverage is the 1-minute load average of /proc/loadavg (0 elsewhere).
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	first, _, _ := strings.Cut(string(data), " ")
+	v, _ := strconv.ParseFloat(first, 64)
+	return v
 }
 
 // cpuModel is the first "model name" of /proc/cpuinfo ("" elsewhere).
@@ -101,7 +117,11 @@ func writeBenchTable(out io.Writer, h benchHeader, rows []benchRow) {
 	if h.MemoryGiB > 0 {
 		machine += fmt.Sprintf(", %.0f GiB RAM", h.MemoryGiB)
 	}
-	fmt.Fprintf(out, "%s; %s, %s; %s; %d partitions, %d worker(s)\n", h.Date, machine, h.GoVersion, h.Broker, h.Partitions, h.Workers)
+	load := ""
+	if h.LoadStart > 0 || h.LoadEnd > 0 {
+		load = fmt.Sprintf("; load average %.1f at the start, %.1f at the end", h.LoadStart, h.LoadEnd)
+	}
+	fmt.Fprintf(out, "%s; %s, %s; %s; %d partitions, %d worker(s)%s\n", h.Date, machine, h.GoVersion, h.Broker, h.Partitions, h.Workers, load)
 	fmt.Fprintf(out, "command: %s\n\n", h.Command)
 	fmt.Fprintf(out, "| %s |\n", strings.Join(benchColumns, " | "))
 	fmt.Fprintf(out, "|---|%s\n", strings.Repeat("---:|", len(benchColumns)-2)+"---|")
